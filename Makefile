@@ -1,0 +1,42 @@
+# The two commands of the README: `make demo` and `make test`. Both set everything up.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+DEMO   := work/demo
+# Size of the sample dump the demo builds (raw content bytes).
+DEMO_SIZE ?= 64MB
+
+.PHONY: install demo test lint clean
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml Makefile
+	@command -v java >/dev/null 2>&1 || { \
+	  echo "error: 'java' not found. PySpark 4 needs Java 17:"; \
+	  echo "       sudo apt-get install -y openjdk-17-jre-headless"; exit 1; }
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	# The CPU build of torch first: an unpinned torch would pull a multi-GB CUDA build.
+	$(BIN)/pip install --quiet torch==2.13.0
+	$(BIN)/pip install --quiet -e '.[dev]'
+	# Make spark-submit from this venv use this venv's Python for driver and executors.
+	@spark_home=$$($(BIN)/python -c 'import os, pyspark; print(os.path.dirname(pyspark.__file__))'); \
+	  mkdir -p "$$spark_home/conf"; \
+	  printf 'PYSPARK_PYTHON=%s\nPYSPARK_DRIVER_PYTHON=%s\n' \
+	    "$(CURDIR)/$(BIN)/python" "$(CURDIR)/$(BIN)/python" > "$$spark_home/conf/spark-env.sh"
+	touch $@
+
+demo: $(STAMP)
+	$(BIN)/python jobs/make_sample.py --output $(DEMO)/raw --size $(DEMO_SIZE)
+	$(BIN)/spark-submit jobs/pipeline.py --input $(DEMO)/raw --workdir $(DEMO)
+
+test: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/pytest
+
+lint: $(STAMP)
+	$(BIN)/ruff check . && $(BIN)/ruff format --check .
+
+clean:
+	rm -rf work spark-warehouse metastore_db .pytest_cache

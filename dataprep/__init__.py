@@ -1,0 +1,1 @@
+"""Spark data pipeline for GitHub Python files: read, dedup, filter, split, statistics."""

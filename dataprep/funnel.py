@@ -1,0 +1,99 @@
+"""The funnel of a run: files and bytes in, kept and rejected per reason, per stage.
+
+Built from the counts each stage recorded while writing, and checked: for every run,
+rows in = rows kept + rows rejected, in files and in bytes.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from dataprep.exact_dedup import EXACT_DEDUP_REASONS
+from dataprep.filters import FILTER_REASONS
+from dataprep.read import READ_REASONS
+
+STAGE_REASONS = (
+    ("read", READ_REASONS),
+    ("exact_dedup", EXACT_DEDUP_REASONS),
+    ("filters", FILTER_REASONS),
+)
+
+
+class FunnelMismatch(AssertionError):
+    """Rows were lost or invented: the counts do not add up."""
+
+
+def _zero() -> dict[str, int]:
+    return {"files": 0, "bytes": 0}
+
+
+def _minus(a: dict[str, int], b: dict[str, int]) -> dict[str, int]:
+    return {k: a[k] - b[k] for k in ("files", "bytes")}
+
+
+def build_funnel(prepared: dict[str, Any], splits: dict[str, Any], skipped: list[str]) -> dict:
+    """The funnel of a pipeline run from the prepare-stage and split-stage counts."""
+    counts = prepared["counts"]
+    rejected = counts.get("rejected", {})
+    stages = []
+    flowing = counts["in"]
+    for name, reasons in STAGE_REASONS:
+        out = flowing
+        dropped = {}
+        for reason in reasons:
+            if reason in rejected:
+                dropped[reason] = rejected[reason]
+                out = _minus(out, rejected[reason])
+        stage: dict[str, Any] = {"stage": name, "in": flowing, "rejected": dropped, "out": out}
+        if name == "filters":
+            stage["skipped"] = skipped
+        stages.append(stage)
+        flowing = out
+    stages.append({"stage": "split", "in": flowing, "out": splits})
+    funnel = {
+        "input": counts["in"],
+        "kept": {
+            "files": sum(s["files"] for s in splits.values()),
+            "bytes": sum(s["bytes"] for s in splits.values()),
+        },
+        "rejected": rejected,
+        "stages": stages,
+    }
+    check_balance(funnel)
+    return funnel
+
+
+def check_balance(funnel: dict) -> None:
+    """Raise FunnelMismatch unless input = kept + rejected, per stage and overall."""
+    for unit in ("files", "bytes"):
+        rejected = sum(r[unit] for r in funnel["rejected"].values())
+        if funnel["input"][unit] != funnel["kept"][unit] + rejected:
+            raise FunnelMismatch(
+                f"{unit}: {funnel['input'][unit]} in, {funnel['kept'][unit]} kept, "
+                f"{rejected} rejected"
+            )
+    split = funnel["stages"][-1]
+    for unit in ("files", "bytes"):
+        if split["in"][unit] != sum(s[unit] for s in split["out"].values()):
+            raise FunnelMismatch(f"split stage {unit}: {split['in']} in, {split['out']} out")
+
+
+def format_funnel(funnel: dict) -> str:
+    """A short table of the funnel for the terminal."""
+    lines = [f"{'stage / reason':<28}{'files':>12}{'MB':>12}"]
+
+    def row(label: str, c: dict[str, int]) -> None:
+        lines.append(f"{label:<28}{c['files']:>12,}{c['bytes'] / 1e6:>12,.1f}")
+
+    row("input", funnel["input"])
+    for stage in funnel["stages"]:
+        for reason, c in stage.get("rejected", {}).items():
+            if c["files"]:
+                row(f"  - {reason}", c)
+        if stage["stage"] == "split":
+            for name, c in stage["out"].items():
+                row(f"  = {name}", c)
+        else:
+            row(f"after {stage['stage']}", stage["out"])
+    row("kept", funnel["kept"])
+    return "\n".join(lines)

@@ -1,0 +1,127 @@
+"""Writing a stage: kept rows and rejected rows in one pass, atomically, with a marker.
+
+A stage writes its rows once, partitioned by `reason`, into a temporary folder, and counts
+files and bytes per reason while doing so (a Spark Observation: no second pass). Then the
+kept rows are moved to the stage's output folder, each reason to `<rejected>/reason=<code>/`,
+and `_stage.json` plus `_SUCCESS` are written last: an output without `_SUCCESS` is never
+taken as done, and rerunning a finished stage with the same configuration is a no-op.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable
+from typing import Any
+
+from pyspark.sql import Column, DataFrame, Observation, SparkSession
+from pyspark.sql import functions as F
+
+from dataprep.storage import STAGE_INFO, SUCCESS, Storage
+
+# Where Spark puts rows whose partition value is null: here, the kept rows.
+_KEPT_PARTITION = "reason=__HIVE_DEFAULT_PARTITION__"
+
+
+class ConfigMismatch(RuntimeError):
+    """An output exists but was made with another configuration."""
+
+
+def content_bytes() -> Column:
+    """UTF-8 bytes of a row's content (of its raw line when the content could not be read)."""
+    return F.coalesce(F.octet_length("content"), F.octet_length("raw"), F.lit(0)).cast("long")
+
+
+def count_metrics(reasons: Iterable[str]) -> list[Column]:
+    """Aggregates for an Observation: files and bytes in, kept, and per reason."""
+    nbytes = content_bytes()
+    live = F.col("reason").isNull()
+    metrics = [
+        F.count(F.lit(1)).alias("in.files"),
+        F.sum(nbytes).alias("in.bytes"),
+        F.count_if(live).alias("kept.files"),
+        F.sum(F.when(live, nbytes)).alias("kept.bytes"),
+    ]
+    for reason in reasons:
+        hit = F.col("reason") == reason
+        metrics += [
+            F.count_if(hit).alias(f"rejected.{reason}.files"),
+            F.sum(F.when(hit, nbytes)).alias(f"rejected.{reason}.bytes"),
+        ]
+    return metrics
+
+
+def nest_counts(flat: dict[str, Any]) -> dict[str, Any]:
+    """{"in.files": 3, ...} from an Observation into {"in": {"files": 3}, ...}; nulls are 0."""
+    nested: dict[str, Any] = {}
+    for key, value in flat.items():
+        *parents, leaf = key.split(".")
+        node = nested
+        for parent in parents:
+            node = node.setdefault(parent, {})
+        node[leaf] = int(value or 0)
+    return nested
+
+
+def finished_stage(
+    storage: Storage, output: str, config: dict, upstream: str | None, overwrite: bool
+) -> dict | None:
+    """The record of a finished stage at `output` if it can be reused, else None.
+
+    Raises ConfigMismatch if the stage finished with another configuration and `overwrite`
+    is off: mixing outputs of different configurations is refused, not done silently.
+    """
+    if not storage.exists(f"{output}/{SUCCESS}") or not storage.exists(f"{output}/{STAGE_INFO}"):
+        return None
+    record = storage.read_json(f"{output}/{STAGE_INFO}")
+    if record.get("config") != config:
+        if overwrite:
+            return None
+        raise ConfigMismatch(
+            f"{output} was written with another configuration:\n"
+            f"  then: {record.get('config')}\n  now:  {config}\n"
+            "Rerun with --overwrite to replace it, or choose another --workdir/--output."
+        )
+    if record.get("upstream") != upstream:
+        return None  # the input was rebuilt since: this stage is stale
+    return record
+
+
+def write_stage(
+    spark: SparkSession,
+    rows: DataFrame,
+    *,
+    output: str,
+    rejected: str,
+    reasons: tuple[str, ...],
+    config: dict,
+    upstream: str | None = None,
+) -> dict:
+    """Write kept rows to `output` and rejected rows under `rejected`; return the stage record."""
+    storage = Storage(spark)
+    tmp = f"{storage.parent(output)}/_tmp-{uuid.uuid4().hex}"
+    observation = Observation("stage_counts")
+    counted = rows.observe(observation, *count_metrics(reasons))
+    counted.write.partitionBy("reason").option("compression", "zstd").parquet(tmp)
+    counts = nest_counts(observation.get)
+
+    storage.delete(output)
+    for reason in reasons:
+        storage.delete(f"{rejected}/reason={reason}")
+    if storage.exists(f"{tmp}/{_KEPT_PARTITION}"):
+        storage.rename(f"{tmp}/{_KEPT_PARTITION}", output)
+    else:  # nothing kept: still leave a readable, empty table with the right columns
+        spark.createDataFrame([], rows.drop("reason").schema).write.parquet(output)
+        storage.delete(f"{output}/{SUCCESS}")
+    for name in storage.list_names(tmp):
+        if name.startswith("reason="):
+            storage.rename(f"{tmp}/{name}", f"{rejected}/{name}")
+    storage.delete(tmp)
+    record = {"config": config, "upstream": upstream, "run_id": uuid.uuid4().hex, "counts": counts}
+    mark_done(storage, output, record)
+    return record
+
+
+def mark_done(storage: Storage, output: str, record: dict) -> None:
+    """Write the stage record, then `_SUCCESS`: the last step of every stage."""
+    storage.write_json(f"{output}/{STAGE_INFO}", record)
+    storage.write_text(f"{output}/{SUCCESS}", "")

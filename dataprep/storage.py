@@ -1,0 +1,109 @@
+"""Files on any Hadoop filesystem (local, hdfs://, s3a://, gs://) through the driver's JVM.
+
+Only metadata and small JSON files go through here: listings, renames, markers.
+Data itself is always read and written by Spark.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from pyspark.sql import SparkSession
+
+SUCCESS = "_SUCCESS"
+STAGE_INFO = "_stage.json"
+
+
+class Storage:
+    """Filesystem operations on paths of whatever scheme, resolved like Spark resolves them."""
+
+    def __init__(self, spark: SparkSession) -> None:
+        self._jvm = spark.sparkContext._jvm
+        self._conf = spark.sparkContext._jsc.hadoopConfiguration()
+
+    def _path(self, path: str) -> Any:
+        return self._jvm.org.apache.hadoop.fs.Path(path)
+
+    def _fs(self, path: str) -> Any:
+        return self._path(path).getFileSystem(self._conf)
+
+    def exists(self, path: str) -> bool:
+        """Whether a file or folder exists."""
+        return bool(self._fs(path).exists(self._path(path)))
+
+    def delete(self, path: str) -> None:
+        """Remove a file or a whole folder; nothing happens if it is absent."""
+        self._fs(path).delete(self._path(path), True)
+
+    def mkdirs(self, path: str) -> None:
+        """Create a folder and its parents."""
+        self._fs(path).mkdirs(self._path(path))
+
+    def rename(self, source: str, target: str) -> None:
+        """Move `source` to `target` (whose parent is created); fails loudly, never half-silently."""
+        self.mkdirs(self.parent(target))
+        if not self._fs(source).rename(self._path(source), self._path(target)):
+            raise OSError(f"could not rename {source} to {target}")
+
+    def parent(self, path: str) -> str:
+        """The folder holding `path`."""
+        return str(self._path(path).getParent())
+
+    def qualify(self, path: str) -> str:
+        """The absolute URI of `path` (file:/..., hdfs://...)."""
+        p = self._path(path)
+        return str(p.getFileSystem(self._conf).makeQualified(p))
+
+    def list_names(self, path: str) -> list[str]:
+        """Names of the entries directly in a folder (empty if it does not exist)."""
+        if not self.exists(path):
+            return []
+        return sorted(str(s.getPath().getName()) for s in self._fs(path).listStatus(self._path(path)))
+
+    def glob_files(self, pattern: str) -> list[str]:
+        """Data files matched by a path, folder (recursively) or glob, skipping _/. names."""
+        statuses = self._fs(pattern).globStatus(self._path(pattern)) or []
+        found: list[str] = []
+        for status in statuses:
+            self._collect_files(status, found)
+        return sorted(found)
+
+    def _collect_files(self, status: Any, found: list[str]) -> None:
+        name = str(status.getPath().getName())
+        if name.startswith(("_", ".")):
+            return
+        if status.isDirectory():
+            for child in self._fs(str(status.getPath())).listStatus(status.getPath()):
+                self._collect_files(child, found)
+        else:
+            found.append(str(status.getPath()))
+
+    def size_bytes(self, path: str) -> int:
+        """Total bytes of the files under a path."""
+        return int(self._fs(path).getContentSummary(self._path(path)).getLength())
+
+    def write_text(self, path: str, text: str) -> None:
+        """Write a small text file, replacing any previous one."""
+        stream = self._fs(path).create(self._path(path), True)
+        try:
+            stream.write(bytearray(text.encode("utf-8")))
+        finally:
+            stream.close()
+
+    def read_text(self, path: str) -> str:
+        """Read a small text file."""
+        stream = self._fs(path).open(self._path(path))
+        try:
+            data = self._jvm.org.apache.commons.io.IOUtils.toByteArray(stream)
+        finally:
+            stream.close()
+        return bytes(data).decode("utf-8")
+
+    def write_json(self, path: str, value: Any) -> None:
+        """Write a small JSON document."""
+        self.write_text(path, json.dumps(value, indent=2, sort_keys=True) + "\n")
+
+    def read_json(self, path: str) -> Any:
+        """Read a small JSON document."""
+        return json.loads(self.read_text(path))

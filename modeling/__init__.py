@@ -1,0 +1,1 @@
+"""GPT-2 code models: tokenizer, configs, datasets, training and evaluation (see the issues)."""
