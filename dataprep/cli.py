@@ -58,7 +58,7 @@ def build_parser(cls: type, description: str | None) -> argparse.ArgumentParser:
                 help=help_text,
             )
             continue
-        if not required:
+        if field.default not in (dataclasses.MISSING, None):
             help_text += " (default: %(default)s)"
         parser.add_argument(
             _flag(field.name),
@@ -77,9 +77,9 @@ def _build(cls: type[T], values: dict[str, Any]) -> T:
     kwargs = {}
     for field in dataclasses.fields(cls):
         kind = hints[field.name]
-        kwargs[field.name] = _build(kind, values) if dataclasses.is_dataclass(kind) else values[
-            field.name
-        ]
+        kwargs[field.name] = (
+            _build(kind, values) if dataclasses.is_dataclass(kind) else values[field.name]
+        )
     return cls(**kwargs)
 
 

@@ -24,9 +24,7 @@ def exact_dedup(rows: DataFrame) -> DataFrame:
     live = F.col("reason").isNull()
     # Rows rejected earlier are grouped by themselves so they never count as copies.
     group = F.when(live, F.col("hash")).otherwise(F.concat(F.lit("!"), F.col("id").cast("string")))
-    ordered = Window.partitionBy("_group").orderBy(
-        "id", "license", "copies", "size", "content"
-    )
+    ordered = Window.partitionBy("_group").orderBy("id", "license", "copies", "size", "content")
     whole_group = ordered.rowsBetween(Window.unboundedPreceding, Window.unboundedFollowing)
     first = F.row_number().over(ordered) == 1
     return (

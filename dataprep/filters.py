@@ -108,11 +108,10 @@ def add_features(rows: DataFrame, tokenizer: str | None = None) -> DataFrame:
 
 def apply_filters(rows: DataFrame, config: FilterConfig) -> DataFrame:
     """Set `reason` on live rows to the first filter they fail, in CodeParrot's order."""
-    decision = None
-    for heuristic in active_filters(config):
-        condition = heuristic.rejects(config)
-        reason = F.lit(heuristic.reason)
-        decision = F.when(condition, reason) if decision is None else decision.when(condition, reason)
+    first, *rest = active_filters(config)
+    decision = F.when(first.rejects(config), F.lit(first.reason))
+    for heuristic in rest:
+        decision = decision.when(heuristic.rejects(config), F.lit(heuristic.reason))
     return rows.withColumn("reason", F.coalesce(F.col("reason"), decision))
 
 

@@ -23,7 +23,7 @@ from dataprep.filters import FILTER_REASONS, FilterConfig, codex_filters, skippe
 from dataprep.funnel import build_funnel
 from dataprep.read import READ_REASONS, ReadConfig, read_dump
 from dataprep.split import SplitConfig, write_splits
-from dataprep.stage_output import finished_stage, write_stage
+from dataprep.stage_output import finished_stage, run_stage
 from dataprep.storage import Storage
 
 
@@ -53,17 +53,15 @@ def run_pipeline(spark: SparkSession, config: PipelineConfig) -> dict:
         "filters": dataclasses.asdict(config.filters),
     }
     filtered = f"{workdir}/filtered"
-    prepared = finished_stage(storage, filtered, prepare_config, None, config.overwrite)
-    if prepared is None:
-        rows = codex_filters(exact_dedup(read_dump(spark, config.read)), config.filters)
-        prepared = write_stage(
-            spark,
-            rows,
-            output=filtered,
-            rejected=f"{workdir}/rejected",
-            reasons=READ_REASONS + EXACT_DEDUP_REASONS + FILTER_REASONS,
-            config=prepare_config,
-        )
+    prepared = run_stage(
+        spark,
+        lambda: codex_filters(exact_dedup(read_dump(spark, config.read)), config.filters),
+        output=filtered,
+        rejected=f"{workdir}/rejected",
+        reasons=READ_REASONS + EXACT_DEDUP_REASONS + FILTER_REASONS,
+        config=prepare_config,
+        overwrite=config.overwrite,
+    )
     timings["read_dedup_filter"] = round(time.time() - started, 2)
 
     started = time.time()

@@ -31,9 +31,7 @@ class SplitConfig:
     valid_fraction: float = option(
         0.0115, help="share of files in the valid split (codeparrot-clean: 61,373 of 5,361,373)"
     )
-    shard_size: str = option(
-        "128MB", help="target size of a Parquet shard (zstd), e.g. 64MB, 1GB"
-    )
+    shard_size: str = option("128MB", help="target size of a Parquet shard (zstd), e.g. 64MB, 1GB")
 
 
 def split_of(seed: int, valid_fraction: float) -> F.Column:

@@ -10,12 +10,14 @@ taken as done, and rerunning a finished stage with the same configuration is a n
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from typing import Any
 
 from pyspark.sql import Column, DataFrame, Observation, SparkSession
 from pyspark.sql import functions as F
 
+from dataprep.cli import option
 from dataprep.storage import STAGE_INFO, SUCCESS, Storage
 
 # Where Spark puts rows whose partition value is null: here, the kept rows.
@@ -24,6 +26,24 @@ _KEPT_PARTITION = "reason=__HIVE_DEFAULT_PARTITION__"
 
 class ConfigMismatch(RuntimeError):
     """An output exists but was made with another configuration."""
+
+
+@dataclass(frozen=True)
+class StageOutput:
+    """Where a stage run alone puts its rows."""
+
+    output: str = option(help="folder for the kept rows (Parquet, zstd)")
+    rejected: str | None = option(
+        None,
+        help="folder for rejected rows, one reason=<code> folder each (default: beside --output)",
+    )
+    overwrite: bool = option(
+        False, help="replace an output that was made with another configuration"
+    )
+
+    def rejected_dir(self) -> str:
+        """The rejected folder: --rejected, else `rejected` next to the output."""
+        return self.rejected or f"{self.output.rstrip('/').rsplit('/', 1)[0]}/rejected"
 
 
 def content_bytes() -> Column:
@@ -94,7 +114,6 @@ def write_stage(
     rejected: str,
     reasons: tuple[str, ...],
     config: dict,
-    upstream: str | None = None,
 ) -> dict:
     """Write kept rows to `output` and rejected rows under `rejected`; return the stage record."""
     storage = Storage(spark)
@@ -116,9 +135,28 @@ def write_stage(
         if name.startswith("reason="):
             storage.rename(f"{tmp}/{name}", f"{rejected}/{name}")
     storage.delete(tmp)
-    record = {"config": config, "upstream": upstream, "run_id": uuid.uuid4().hex, "counts": counts}
+    record = {"config": config, "upstream": None, "run_id": uuid.uuid4().hex, "counts": counts}
     mark_done(storage, output, record)
     return record
+
+
+def run_stage(
+    spark: SparkSession,
+    build_rows: Callable[[], DataFrame],
+    *,
+    output: str,
+    rejected: str,
+    reasons: tuple[str, ...],
+    config: dict,
+    overwrite: bool,
+) -> dict:
+    """Reuse the finished stage at `output` if its config matches, else build and write it."""
+    done = finished_stage(Storage(spark), output, config, None, overwrite)
+    if done is not None:
+        return done
+    return write_stage(
+        spark, build_rows(), output=output, rejected=rejected, reasons=reasons, config=config
+    )
 
 
 def mark_done(storage: Storage, output: str, record: dict) -> None:

@@ -41,7 +41,7 @@ class Storage:
         self._fs(path).mkdirs(self._path(path))
 
     def rename(self, source: str, target: str) -> None:
-        """Move `source` to `target` (whose parent is created); fails loudly, never half-silently."""
+        """Move `source` to `target`, creating its parent; raises if the move fails."""
         self.mkdirs(self.parent(target))
         if not self._fs(source).rename(self._path(source), self._path(target)):
             raise OSError(f"could not rename {source} to {target}")
@@ -59,7 +59,8 @@ class Storage:
         """Names of the entries directly in a folder (empty if it does not exist)."""
         if not self.exists(path):
             return []
-        return sorted(str(s.getPath().getName()) for s in self._fs(path).listStatus(self._path(path)))
+        statuses = self._fs(path).listStatus(self._path(path))
+        return sorted(str(status.getPath().getName()) for status in statuses)
 
     def glob_files(self, pattern: str) -> list[str]:
         """Data files matched by a path, folder (recursively) or glob, skipping _/. names."""

@@ -1,0 +1,52 @@
+"""Exact dedup alone: read a raw dump and keep one file per whitespace-free content.
+
+    spark-submit jobs/exact_dedup.py --input work/demo/raw --output work/dedup/deduped
+
+Kept rows (with `hash`, `id`, `exact_copies`) go to --output as Parquet; duplicates and
+unreadable rows go to --rejected/reason=<code>/ with `kept_id` pointing at the kept copy.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from dataclasses import dataclass
+
+from pyspark.sql import SparkSession
+
+from dataprep.cli import parse_config
+from dataprep.exact_dedup import EXACT_DEDUP_REASONS, exact_dedup
+from dataprep.read import READ_REASONS, ReadConfig, read_dump
+from dataprep.session import spark_session
+from dataprep.stage_output import StageOutput, run_stage
+
+
+@dataclass(frozen=True)
+class ExactDedupJob:
+    """Settings of the exact dedup job."""
+
+    read: ReadConfig
+    out: StageOutput
+
+
+def main(spark: SparkSession, job: ExactDedupJob) -> None:
+    """Run exact dedup and print the counts per reason."""
+    record = run_stage(
+        spark,
+        lambda: exact_dedup(read_dump(spark, job.read)),
+        output=job.out.output,
+        rejected=job.out.rejected_dir(),
+        reasons=READ_REASONS + EXACT_DEDUP_REASONS,
+        config={"read": dataclasses.asdict(job.read)},
+        overwrite=job.out.overwrite,
+    )
+    print(json.dumps(record["counts"], indent=2))
+
+
+if __name__ == "__main__":
+    job = parse_config(ExactDedupJob, __doc__)
+    spark = spark_session("codeparrot-exact-dedup")
+    try:
+        main(spark, job)
+    finally:
+        spark.stop()

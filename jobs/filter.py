@@ -1,0 +1,55 @@
+"""Codex-style filters alone, on a raw dump or on Parquet from an earlier stage.
+
+    spark-submit jobs/filter.py --input work/dedup/deduped --output work/dedup/filtered
+
+Kept rows gain CodeParrot's feature columns (line_mean, line_max, alpha_frac, ...); each
+rejected row goes to --rejected/reason=<code>/ under the first filter it fails.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from dataclasses import dataclass, field
+
+from pyspark.sql import SparkSession
+
+from dataprep.cli import parse_config
+from dataprep.filters import FILTER_REASONS, FilterConfig, codex_filters, skipped_filters
+from dataprep.read import READ_REASONS, ReadConfig, read_dump
+from dataprep.session import spark_session
+from dataprep.stage_output import StageOutput, run_stage
+
+
+@dataclass(frozen=True)
+class FilterJob:
+    """Settings of the filter job."""
+
+    read: ReadConfig
+    out: StageOutput
+    filters: FilterConfig = field(default_factory=FilterConfig)
+
+
+def main(spark: SparkSession, job: FilterJob) -> None:
+    """Run the filters and print the counts per reason."""
+    record = run_stage(
+        spark,
+        lambda: codex_filters(read_dump(spark, job.read), job.filters),
+        output=job.out.output,
+        rejected=job.out.rejected_dir(),
+        reasons=READ_REASONS + FILTER_REASONS,
+        config={"read": dataclasses.asdict(job.read), "filters": dataclasses.asdict(job.filters)},
+        overwrite=job.out.overwrite,
+    )
+    print(json.dumps(record["counts"], indent=2))
+    if skipped := skipped_filters(job.filters):
+        print(f"skipped (no --tokenizer): {', '.join(skipped)}")
+
+
+if __name__ == "__main__":
+    job = parse_config(FilterJob, __doc__)
+    spark = spark_session("codeparrot-filter")
+    try:
+        main(spark, job)
+    finally:
+        spark.stop()
