@@ -15,7 +15,7 @@ from pyspark.sql import functions as F
 
 from dataprep.cli import option
 from dataprep.hashing import unit_interval
-from dataprep.sample import parse_size
+from dataprep.units import parse_size
 from dataprep.stage_output import mark_done
 from dataprep.storage import Storage
 

@@ -1,0 +1,139 @@
+"""The read stage: formats, bad input with reasons, stable ids, the exact-dedup key."""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import json
+import re
+
+import pytest
+from conftest import raw_row, write_jsonl_gz
+from pyspark.sql import functions as F
+
+from dataprep.read import PYTHON_WHITESPACE, ReadConfig, content_hash, gzip_is_complete, read_dump
+
+
+def test_whitespace_set_is_pythons():
+    expected = "".join(chr(c) for c in range(0x110000) if chr(c).isspace())
+    assert expected == PYTHON_WHITESPACE
+
+
+def test_content_hash_matches_codeparrot_definition(spark):
+    texts = ["def f():\n\treturn 1\n", "a\x1cb\u3000c\u00a0d\r\ne", "é ß 一\u2028x", " "]
+    rows = spark.createDataFrame([(t,) for t in texts], "content string")
+    got = [r[0] for r in rows.select(content_hash(F.col("content"))).collect()]
+    want = [hashlib.md5(re.sub(r"\s+", "", t).encode("utf-8")).hexdigest() for t in texts]
+    assert got == want
+
+
+def test_gzip_is_complete():
+    whole = gzip.compress(b"x" * 100_000) + gzip.compress(b"second member")
+    assert gzip_is_complete(whole)
+    assert gzip_is_complete(b"")
+    assert not gzip_is_complete(whole[:-20])
+    assert not gzip_is_complete(whole[: len(whole) // 3])
+    assert not gzip_is_complete(b"not gzip at all")
+
+
+def _reasons(spark, path, **kwargs) -> list[tuple[str, str | None]]:
+    """(path, or source file where there is no path; reason) of every row read."""
+    rows = read_dump(spark, ReadConfig(input=str(path), **kwargs))
+    key = F.coalesce("path", F.col("source_file"))
+    return [(r[0], r[1]) for r in rows.select(key, "reason").collect()]
+
+
+def test_broken_input_gets_reasons_not_crashes(spark, tmp_path):
+    dump = tmp_path / "dump"
+    good = raw_row("u/r", "ok.py", "x = 1\n")
+    write_jsonl_gz(
+        dump / "a.json.gz",
+        [
+            good,
+            {"repo_name": "u/r", "path": "null.py", "content": None},
+            {"repo_name": "u/r", "path": "empty.py", "content": ""},
+            {"repo_name": "", "path": "norepo.py", "content": "y = 2"},
+            {"repo_name": "u/r", "content": "no path"},
+            raw_row("u/r", "big.py", "z" * 5000),
+            b'{"repo_name": "u/r", "path": "latin1.py", "content": "caf\xe9 = 1"}',
+            json.dumps(
+                {"repo_name": "u/r", "path": "surrogate.py", "content": "a\udc80b"}
+            ).encode(),
+            json.dumps(
+                {"repo_name": "u/r", "path": "emoji.py", "content": "s = '\U0001f600'"}
+            ).encode(),
+            b'{"repo_name": "u/r", "path": "cut.py", "conte',
+            b"[1, 2, 3]",
+            b"   ",
+            json.dumps(raw_row("u/r", "num.py", "n = 1", copies=3)).encode(),  # type: ignore[arg-type]
+        ],
+    )
+    (dump / "empty.json.gz").write_bytes(b"")
+    whole = gzip.compress(
+        b"\n".join(
+            json.dumps(raw_row("t/t", f"t{i}.py", "v = 1\n" * 40)).encode() for i in range(40)
+        )
+    )
+    (dump / "cut.json.gz").write_bytes(whole[: len(whole) // 2])
+
+    read = _reasons(spark, dump, max_file_bytes=4096)
+    reasons = dict(read)
+    assert reasons["ok.py"] is None
+    assert reasons["emoji.py"] is None  # a valid surrogate pair is fine
+    assert reasons["num.py"] is None  # numbers where strings are expected are read as text
+    assert reasons["null.py"] == "empty_content"
+    assert reasons["empty.py"] == "empty_content"
+    assert reasons["norepo.py"] == "missing_repo_or_path"
+    assert reasons["big.py"] == "too_large"
+    assert reasons["latin1.py"] == "invalid_utf8"
+    assert reasons["surrogate.py"] == "invalid_utf8"
+    by_reason: dict[str | None, list[str]] = {}
+    for key, reason in read:
+        by_reason.setdefault(reason, []).append(key)
+    assert len(by_reason["malformed_json"]) == 2  # the cut line and the JSON array
+    assert by_reason["corrupt_file"] == [f"file:{dump}/cut.json.gz"]
+    assert len(by_reason["missing_repo_or_path"]) == 2  # empty repo_name, absent path
+    assert any(k.startswith("t") for k in by_reason[None])  # lines before the damage are used
+    assert len(read) == 12 + 1 + len(by_reason[None]) - 3  # no line lost, the blank one skipped
+
+
+def test_rejected_text_is_valid_and_raw_kept(spark, tmp_path):
+    dump = tmp_path / "dump"
+    line = b'{"repo_name": "u/r", "path": "latin1.py", "content": "caf\xe9 = 1"}'
+    write_jsonl_gz(dump / "a.json.gz", [line])
+    row = read_dump(spark, ReadConfig(input=str(dump))).collect()[0]
+    assert row["reason"] == "invalid_utf8"
+    assert bytes(row["raw"]) == line
+    assert row["content"] == "caf\ufffd = 1"
+
+
+def test_ids_stable_across_partitionings(spark, tmp_path):
+    rows = [raw_row(f"u/r{i % 7}", f"f{i}.py", f"v{i} = {i}\n") for i in range(400)]
+    path = tmp_path / "plain.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+
+    def ids(max_bytes: str) -> list[int]:
+        spark.conf.set("spark.sql.files.maxPartitionBytes", max_bytes)
+        try:
+            df = read_dump(spark, ReadConfig(input=str(path)))
+            assert df.rdd.getNumPartitions() >= (1 if max_bytes == "128m" else 3)
+            return sorted(r["id"] for r in df.select("id").collect())
+        finally:
+            spark.conf.unset("spark.sql.files.maxPartitionBytes")
+
+    first = ids("128m")
+    assert first == ids("4k")
+    assert len(set(first)) == len(first)
+
+
+def test_parquet_input_keeps_extra_columns(spark, tmp_path):
+    rows = [raw_row("u/r", f"f{i}.py", f"a{i} = 1") | {"stars": str(i)} for i in range(5)]
+    spark.createDataFrame(rows).write.parquet(str(tmp_path / "pq"))
+    df = read_dump(spark, ReadConfig(input=str(tmp_path / "pq")))
+    assert "stars" in df.columns
+    assert df.where(F.col("reason").isNull()).count() == 5
+
+
+def test_missing_input_is_a_clear_error(spark, tmp_path):
+    with pytest.raises(FileNotFoundError, match="no input files"):
+        read_dump(spark, ReadConfig(input=str(tmp_path / "nowhere")))
