@@ -49,7 +49,7 @@ def _alnum_count(content: str) -> int:
     raw = content.encode("utf-8", "surrogatepass")
     count = len(raw) - len(raw.translate(None, delete=_ASCII_ALNUM))
     if len(raw) != len(content):  # some character took more than one byte
-        non_ascii = raw.translate(None, delete=_ASCII_ALNUM).decode("utf-8", "surrogatepass")
+        non_ascii = raw.translate(None, delete=_ASCII).decode("utf-8", "surrogatepass")
         count += sum(map(str.isalnum, non_ascii))
     return count
 

@@ -15,9 +15,9 @@ from pyspark.sql import functions as F
 
 from dataprep.cli import option
 from dataprep.hashing import unit_interval
-from dataprep.units import parse_size
 from dataprep.stage_output import mark_done
 from dataprep.storage import Storage
+from dataprep.units import parse_size
 
 SPLITS = ("train", "valid")
 # Columns that only make sense while rows flow through the stages, not in the final shards.

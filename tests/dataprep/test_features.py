@@ -77,8 +77,10 @@ EDGE_CASES = {
         f"wh{DOTTED_I}le x:\n# automat{DOTTED_I}cally generated\nun{DOTTED_I}t tests\n"
     ),
     "kelvin sign": f"{KELVIN}eep = 1\nde{KELVIN} f\nclass {KELVIN}:\n",
+    "lone surrogate": "a\ud800b = 1\n\udfff\n",
     "greek sigma at line ends": "ΔΣ\nΣΔ ΦΣ\nΣ\x85Σ",
     "testest counts once": "testest\n",
+    "testest at threshold 1": "testest\n" + "x\n" * 19,
     "header keyword in line 5": "\n\n\n\n# auto-generated\n",
     "header keyword in line 6": "\n\n\n\n\n# auto-generated\n",
     "unit tests in line 5": "a\nb\nc\nd\n'''unit tests'''\n",
@@ -137,6 +139,12 @@ def test_config_or_test_threshold(word: str) -> None:
     assert features_of("x\n" * 37 + f"{word}\n" * 3)["config_or_test"]
     # A one-line file has threshold 0.
     assert features_of(f"a {word}")["config_or_test"]
+
+
+def test_config_and_test_counts_do_not_overlap() -> None:
+    # "testest" holds one "test" for str.count; 20 newlines give a threshold of 1.
+    assert not features_of("testest\n" + "x\n" * 19)["config_or_test"]
+    assert features_of("testest test\n" + "x\n" * 19)["config_or_test"]
 
 
 @pytest.mark.parametrize("brk", LINE_BREAKS)
