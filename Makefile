@@ -20,8 +20,11 @@ $(STAMP): pyproject.toml Makefile
 	# The CPU build of torch first: an unpinned torch would pull a multi-GB CUDA build.
 	$(BIN)/pip install --quiet torch==2.13.0
 	$(BIN)/pip install --quiet -e '.[dev]'
-	# Make spark-submit from this venv use this venv's Python for driver and executors.
+	# Make .venv/bin/spark-submit work without activating the venv: its launcher looks for
+	# Spark in bin/spark-distribution before asking `python3` (maybe not this one) to import
+	# pyspark; spark-env.sh then gives driver and executors this venv's Python.
 	@spark_home=$$($(BIN)/python -c 'import os, pyspark; print(os.path.dirname(pyspark.__file__))'); \
+	  ln -sfn "$$spark_home" $(BIN)/spark-distribution; \
 	  mkdir -p "$$spark_home/conf"; \
 	  printf 'PYSPARK_PYTHON=%s\nPYSPARK_DRIVER_PYTHON=%s\n' \
 	    "$(CURDIR)/$(BIN)/python" "$(CURDIR)/$(BIN)/python" > "$$spark_home/conf/spark-env.sh"

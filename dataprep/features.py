@@ -8,6 +8,7 @@ what the Spark job's Arrow UDFs call on each batch.
 from __future__ import annotations
 
 import functools
+import hashlib
 import string
 from pathlib import Path
 
@@ -110,10 +111,24 @@ def file_features(
 
 
 def features_array(contents: pa.Array) -> pa.StructArray:
-    """file_features of each string in an Arrow array; a null string gives a null struct."""
+    """file_features of each string in an Arrow array; null or empty gives a null struct."""
     # One conversion of row tuples measured faster than transposing into per-field columns.
-    rows = [None if text is None else file_features(text) for text in contents.to_pylist()]
+    rows = [file_features(text) if text else None for text in contents.to_pylist()]
     return pa.array(rows, type=_STRUCT)
+
+
+def content_key(content: str) -> str:
+    """CodeParrot's exact-dedup key: md5 hex of the content with all whitespace removed."""
+    # str.split() cuts at exactly the characters re's \s matches in str patterns (those for
+    # which str.isspace() is true), so this equals md5(re.sub(r"\s+", "", content)), faster.
+    return hashlib.md5("".join(content.split()).encode("utf-8")).hexdigest()
+
+
+def content_key_array(contents: pa.Array) -> pa.Array:
+    """content_key of each string in an Arrow array; nulls stay null."""
+    return pa.array(
+        [None if text is None else content_key(text) for text in contents.to_pylist()], pa.string()
+    )
 
 
 def token_ratio_array(contents: pa.Array, tokenizer: Tokenizer) -> pa.Array:

@@ -7,16 +7,30 @@ import sys
 
 from pyspark.sql import SparkSession
 
+# Defaults applied only where the operator set nothing (--conf, spark-defaults.conf).
+# Source files average ~10 KB, so Spark's default 10,000-row Arrow batches hold ~100 MB each
+# and stall the Python workers; 1,000 rows measured ~2x faster end to end for the UDFs here.
+TUNED_DEFAULTS = {"spark.sql.execution.arrow.maxRecordsPerBatch": "1000"}
+
+
+def apply_tuned_defaults(spark: SparkSession) -> None:
+    """Set TUNED_DEFAULTS on the session, except those the operator configured."""
+    configured = spark.sparkContext.getConf()
+    for key, value in TUNED_DEFAULTS.items():
+        if not configured.contains(key):
+            spark.conf.set(key, value)
+
 
 def spark_session(app_name: str) -> SparkSession:
     """Get or create the session for a job: `--master` from spark-submit, else local mode.
 
-    Nothing else is configured here: memory, partitions and masters belong to the operator
-    (`--conf`, `spark-defaults.conf`), since settings made in code override theirs.
+    Memory, partitions and masters belong to the operator (`--conf`, `spark-defaults.conf`);
+    only TUNED_DEFAULTS are filled in, and never over a value the operator set.
     """
     # Executors run the Python that runs this driver unless the operator said otherwise,
     # so a job started from the project's virtualenv never picks up a system Python.
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     spark = SparkSession.builder.appName(app_name).getOrCreate()
     spark.sparkContext.setLogLevel(os.environ.get("DATAPREP_LOG_LEVEL", "WARN"))
+    apply_tuned_defaults(spark)
     return spark

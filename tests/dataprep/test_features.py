@@ -17,6 +17,8 @@ from dataprep.features import (
     FEATURE_FIELDS,
     MAX_ASSIGNMENTS,
     SCAN_WIDTH,
+    content_key,
+    content_key_array,
     features_array,
     file_features,
     load_tokenizer,
@@ -338,3 +340,16 @@ def test_load_tokenizer_missing(tmp_path: Path) -> None:
         load_tokenizer(str(tmp_path))
     with pytest.raises(FileNotFoundError, match=r"tokenizer\.json"):
         load_tokenizer(str(tmp_path / "nowhere"))
+
+
+@given(st.text(alphabet=st.characters(codec="utf-8")))
+def test_content_key_is_codeparrots_hash(text: str) -> None:
+    assert content_key(text) == reference_hash(text)
+
+
+def test_content_key_removes_every_python_whitespace() -> None:
+    every_space = "".join(chr(c) for c in range(0x110000) if chr(c).isspace())
+    text = f"a{every_space}b\u200bc"  # U+200B is not whitespace for Python
+    assert content_key(text) == reference_hash(text) == content_key("ab\u200bc")
+    keys = content_key_array(pa.array([text, None], pa.large_string())).to_pylist()
+    assert keys == [content_key(text), None]
