@@ -31,7 +31,7 @@ $(STAMP): pyproject.toml Makefile
 	touch $@
 
 demo: $(STAMP)
-	$(BIN)/python jobs/make_sample.py --output $(DEMO)/raw --size $(DEMO_SIZE)
+	$(BIN)/python jobs/make_sample.py --output $(DEMO)/raw --size $(DEMO_SIZE) --overwrite
 	$(BIN)/spark-submit jobs/pipeline.py --input $(DEMO)/raw --workdir $(DEMO)
 
 test: $(STAMP)

@@ -61,6 +61,7 @@ def run_pipeline(spark: SparkSession, config: PipelineConfig) -> dict:
         reasons=READ_REASONS + EXACT_DEDUP_REASONS + FILTER_REASONS,
         config=prepare_config,
         overwrite=config.overwrite,
+        upstream=storage.fingerprint(config.read.input),
     )
     timings["read_dedup_filter"] = round(time.time() - started, 2)
 

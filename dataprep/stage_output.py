@@ -114,6 +114,7 @@ def write_stage(
     rejected: str,
     reasons: tuple[str, ...],
     config: dict,
+    upstream: str | None = None,
 ) -> dict:
     """Write kept rows to `output` and rejected rows under `rejected`; return the stage record."""
     storage = Storage(spark)
@@ -135,7 +136,7 @@ def write_stage(
         if name.startswith("reason="):
             storage.rename(f"{tmp}/{name}", f"{rejected}/{name}")
     storage.delete(tmp)
-    record = {"config": config, "upstream": None, "run_id": uuid.uuid4().hex, "counts": counts}
+    record = {"config": config, "upstream": upstream, "run_id": uuid.uuid4().hex, "counts": counts}
     mark_done(storage, output, record)
     return record
 
@@ -149,13 +150,25 @@ def run_stage(
     reasons: tuple[str, ...],
     config: dict,
     overwrite: bool,
+    upstream: str | None = None,
 ) -> dict:
-    """Reuse the finished stage at `output` if its config matches, else build and write it."""
-    done = finished_stage(Storage(spark), output, config, None, overwrite)
+    """Reuse the finished stage at `output` if config and upstream match, else (re)write it.
+
+    `upstream` identifies the input (a fingerprint of its files, or the run id of the stage
+    that made it): when it changed, the stage is stale and runs again.
+    """
+    done = finished_stage(Storage(spark), output, config, upstream, overwrite)
     if done is not None:
         return done
+    rows = build_rows()
     return write_stage(
-        spark, build_rows(), output=output, rejected=rejected, reasons=reasons, config=config
+        spark,
+        rows,
+        output=output,
+        rejected=rejected,
+        reasons=reasons,
+        config=config,
+        upstream=upstream,
     )
 
 

@@ -6,6 +6,7 @@ Data itself is always read and written by Spark.
 
 from __future__ import annotations
 
+import hashlib
 import json
 from typing import Any
 
@@ -64,13 +65,23 @@ class Storage:
 
     def glob_files(self, pattern: str) -> list[str]:
         """Data files matched by a path, folder (recursively) or glob, skipping _/. names."""
-        statuses = self._fs(pattern).globStatus(self._path(pattern)) or []
-        found: list[str] = []
-        for status in statuses:
-            self._collect_files(status, found)
-        return sorted(found)
+        return sorted(str(status.getPath()) for status in self._file_statuses(pattern))
 
-    def _collect_files(self, status: Any, found: list[str]) -> None:
+    def fingerprint(self, pattern: str) -> str:
+        """A digest of the files' names, sizes and modification times: changes if they do."""
+        lines = sorted(
+            f"{status.getPath()} {status.getLen()} {status.getModificationTime()}"
+            for status in self._file_statuses(pattern)
+        )
+        return hashlib.sha256("\n".join(lines).encode()).hexdigest()
+
+    def _file_statuses(self, pattern: str) -> list[Any]:
+        found: list[Any] = []
+        for status in self._fs(pattern).globStatus(self._path(pattern)) or []:
+            self._collect_files(status, found)
+        return found
+
+    def _collect_files(self, status: Any, found: list[Any]) -> None:
         name = str(status.getPath().getName())
         if name.startswith(("_", ".")):
             return
@@ -78,7 +89,7 @@ class Storage:
             for child in self._fs(str(status.getPath())).listStatus(status.getPath()):
                 self._collect_files(child, found)
         else:
-            found.append(str(status.getPath()))
+            found.append(status)
 
     def size_bytes(self, path: str) -> int:
         """Total bytes of the files under a path."""

@@ -19,6 +19,7 @@ from dataprep.exact_dedup import EXACT_DEDUP_REASONS, exact_dedup
 from dataprep.read import READ_REASONS, ReadConfig, read_dump
 from dataprep.session import spark_session
 from dataprep.stage_output import StageOutput, run_stage
+from dataprep.storage import Storage
 
 
 @dataclass(frozen=True)
@@ -39,6 +40,7 @@ def main(spark: SparkSession, job: ExactDedupJob) -> None:
         reasons=READ_REASONS + EXACT_DEDUP_REASONS,
         config={"read": dataclasses.asdict(job.read)},
         overwrite=job.out.overwrite,
+        upstream=Storage(spark).fingerprint(job.read.input),
     )
     print(json.dumps(record["counts"], indent=2))
 

@@ -19,6 +19,7 @@ from dataprep.filters import FILTER_REASONS, FilterConfig, codex_filters, skippe
 from dataprep.read import READ_REASONS, ReadConfig, read_dump
 from dataprep.session import spark_session
 from dataprep.stage_output import StageOutput, run_stage
+from dataprep.storage import Storage
 
 
 @dataclass(frozen=True)
@@ -40,6 +41,7 @@ def main(spark: SparkSession, job: FilterJob) -> None:
         reasons=READ_REASONS + FILTER_REASONS,
         config={"read": dataclasses.asdict(job.read), "filters": dataclasses.asdict(job.filters)},
         overwrite=job.out.overwrite,
+        upstream=Storage(spark).fingerprint(job.read.input),
     )
     print(json.dumps(record["counts"], indent=2))
     if skipped := skipped_filters(job.filters):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import random
+import shutil
 
 import pytest
 from conftest import raw_row, write_jsonl_gz
@@ -138,3 +139,15 @@ def test_valid_split_and_shards(spark, dump, tmp_path):
     valid = funnel["stages"][-1]["out"]["valid"]["files"]
     assert 0.15 < valid / funnel["kept"]["files"] < 0.45
     assert len(list((tmp_path / "w/clean/train").glob("part-*.parquet"))) > 1
+
+
+def test_changed_input_reruns_the_stages(spark, dump, tmp_path):
+    copy = tmp_path / "dump"
+    shutil.copytree(dump, copy)
+    first = _run(spark, copy, tmp_path / "w")
+    write_jsonl_gz(
+        copy / "file-000010.json.gz", [raw_row("new/repo", "a.py", _code(5000, random.Random(1)))]
+    )
+    second = _run(spark, copy, tmp_path / "w")
+    assert second["input"]["files"] == first["input"]["files"] + 1
+    assert second["kept"]["files"] == first["kept"]["files"] + 1
