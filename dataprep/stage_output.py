@@ -22,6 +22,8 @@ from dataprep.storage import STAGE_INFO, SUCCESS, Storage
 
 # Where Spark puts rows whose partition value is null: here, the kept rows.
 _KEPT_PARTITION = "reason=__HIVE_DEFAULT_PARTITION__"
+# In each rejected/reason=<code> folder: the output of the stage whose rows these are.
+_OWNER = "_owner"
 
 
 class ConfigMismatch(RuntimeError):
@@ -42,8 +44,8 @@ class StageOutput:
     )
 
     def rejected_dir(self) -> str:
-        """The rejected folder: --rejected, else `rejected` next to the output."""
-        return self.rejected or f"{self.output.rstrip('/').rsplit('/', 1)[0]}/rejected"
+        """The rejected folder: --rejected, else `<output>_rejected` beside the output."""
+        return self.rejected or f"{self.output.rstrip('/')}_rejected"
 
 
 def content_bytes() -> Column:
@@ -124,6 +126,8 @@ def write_stage(
     counted.write.partitionBy("reason").option("compression", "zstd").parquet(tmp)
     counts = nest_counts(observation.get)
 
+    owner = storage.qualify(output)
+    _check_owner(storage, rejected, reasons, owner)
     storage.delete(output)
     for reason in reasons:
         storage.delete(f"{rejected}/reason={reason}")
@@ -135,6 +139,7 @@ def write_stage(
     for name in storage.list_names(tmp):
         if name.startswith("reason="):
             storage.rename(f"{tmp}/{name}", f"{rejected}/{name}")
+            storage.write_text(f"{rejected}/{name}/{_OWNER}", owner)
     storage.delete(tmp)
     record = {"config": config, "upstream": upstream, "run_id": uuid.uuid4().hex, "counts": counts}
     mark_done(storage, output, record)
@@ -170,6 +175,17 @@ def run_stage(
         config=config,
         upstream=upstream,
     )
+
+
+def _check_owner(storage: Storage, rejected: str, reasons: tuple[str, ...], owner: str) -> None:
+    """Refuse to replace rejected rows that another stage output wrote."""
+    for reason in reasons:
+        marker = f"{rejected}/reason={reason}/{_OWNER}"
+        if storage.exists(marker) and storage.read_text(marker) != owner:
+            raise ConfigMismatch(
+                f"{rejected}/reason={reason} holds the rejected rows of "
+                f"{storage.read_text(marker)}, not of {owner}: give this stage its own --rejected"
+            )
 
 
 def mark_done(storage: Storage, output: str, record: dict) -> None:

@@ -3,7 +3,7 @@
     spark-submit jobs/exact_dedup.py --input work/demo/raw --output work/dedup/deduped
 
 Kept rows (with `hash`, `id`, `exact_copies`) go to --output as Parquet; duplicates and
-unreadable rows go to --rejected/reason=<code>/ with `kept_id` pointing at the kept copy.
+unreadable rows go to <output>_rejected/reason=<code>/ with `kept_id` pointing at the kept copy.
 """
 
 from __future__ import annotations

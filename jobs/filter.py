@@ -3,7 +3,7 @@
     spark-submit jobs/filter.py --input work/dedup/deduped --output work/dedup/filtered
 
 Kept rows gain CodeParrot's feature columns (line_mean, line_max, alpha_frac, ...); each
-rejected row goes to --rejected/reason=<code>/ under the first filter it fails.
+rejected row goes to <output>_rejected/reason=<code>/ under the first filter it fails.
 """
 
 from __future__ import annotations
