@@ -22,12 +22,19 @@ $(STAMP): pyproject.toml Makefile
 	$(BIN)/pip install --quiet -e '.[dev]'
 	# Make .venv/bin/spark-submit work without activating the venv: its launcher looks for
 	# Spark in bin/spark-distribution before asking `python3` (maybe not this one) to import
-	# pyspark; spark-env.sh then gives driver and executors this venv's Python.
+	# pyspark; spark-env.sh then gives driver and executors this venv's Python, and
+	# log4j2.properties (unless you have one) keeps Spark's own logging at WARN.
 	@spark_home=$$($(BIN)/python -c 'import os, pyspark; print(os.path.dirname(pyspark.__file__))'); \
 	  ln -sfn "$$spark_home" $(BIN)/spark-distribution; \
 	  mkdir -p "$$spark_home/conf"; \
 	  printf 'PYSPARK_PYTHON=%s\nPYSPARK_DRIVER_PYTHON=%s\n' \
-	    "$(CURDIR)/$(BIN)/python" "$(CURDIR)/$(BIN)/python" > "$$spark_home/conf/spark-env.sh"
+	    "$(CURDIR)/$(BIN)/python" "$(CURDIR)/$(BIN)/python" > "$$spark_home/conf/spark-env.sh"; \
+	  test -f "$$spark_home/conf/log4j2.properties" || printf '%s\n' \
+	    'rootLogger.level = warn' 'rootLogger.appenderRef.stderr.ref = console' \
+	    'appender.console.type = Console' 'appender.console.name = console' \
+	    'appender.console.target = SYSTEM_ERR' 'appender.console.layout.type = PatternLayout' \
+	    'appender.console.layout.pattern = %d{HH:mm:ss} %p %c{1}: %m%n%ex' \
+	    > "$$spark_home/conf/log4j2.properties"
 	touch $@
 
 demo: $(STAMP)

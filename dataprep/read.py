@@ -43,11 +43,12 @@ _JSON_SCHEMA = StructType(
     + [StructField(_CORRUPT, StringType())]
 )
 # A lone UTF-16 surrogate escape (\ud800-\udfff not in a valid pair) is how Python's json.dumps
-# writes text that was decoded from invalid UTF-8 with errors="surrogateescape".
-_LONE_SURROGATE = (
-    r"(?<!\\)(?:\\\\)*\\u[dD][89abAB][0-9a-fA-F]{2}(?!\\u[dD][c-fC-F][0-9a-fA-F]{2})"
-    r"|(?<!\\u[dD][89abAB][0-9a-fA-F]{2})\\u[dD][c-fC-F][0-9a-fA-F]{2}"
-)
+# writes text that was decoded from invalid UTF-8 with errors="surrogateescape". An escape only
+# counts after an even run of backslashes: source code holding the text \udc80 is fine.
+_ESCAPE = r"(?<!\\)(?:\\\\)*"
+_HIGH = r"\\u[dD][89abAB][0-9a-fA-F]{2}"
+_LOW = r"\\u[dD][c-fC-F][0-9a-fA-F]{2}"
+_LONE_SURROGATE = f"{_ESCAPE}{_HIGH}(?!{_LOW})|{_ESCAPE}(?<!{_HIGH}){_LOW}"
 
 
 @dataclass(frozen=True)

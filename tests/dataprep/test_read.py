@@ -58,6 +58,7 @@ def test_broken_input_gets_reasons_not_crashes(spark, tmp_path):
             json.dumps(
                 {"repo_name": "u/r", "path": "emoji.py", "content": "s = '\U0001f600'"}
             ).encode(),
+            json.dumps(raw_row("u/r", "literal.py", "s = '\\udc80\\ud800'")).encode(),
             b'{"repo_name": "u/r", "path": "cut.py", "conte',
             b"[1, 2, 3]",
             b"   ",
@@ -76,6 +77,7 @@ def test_broken_input_gets_reasons_not_crashes(spark, tmp_path):
     reasons = dict(read)
     assert reasons["ok.py"] is None
     assert reasons["emoji.py"] is None  # a valid surrogate pair is fine
+    assert reasons["literal.py"] is None  # the text \udc80 in source code is fine
     assert reasons["num.py"] is None  # numbers where strings are expected are read as text
     assert reasons["null.py"] == "empty_content"
     assert reasons["empty.py"] == "empty_content"
@@ -90,7 +92,7 @@ def test_broken_input_gets_reasons_not_crashes(spark, tmp_path):
     assert by_reason["corrupt_file"] == [f"file:{dump}/cut.json.gz"]
     assert len(by_reason["missing_repo_or_path"]) == 2  # empty repo_name, absent path
     assert any(k.startswith("t") for k in by_reason[None])  # lines before the damage are used
-    assert len(read) == 12 + 1 + len(by_reason[None]) - 3  # no line lost, the blank one skipped
+    assert len(read) == 13 + 1 + len(by_reason[None]) - 3  # no line lost, the blank one skipped
 
 
 def test_rejected_text_is_valid_and_raw_kept(spark, tmp_path):
