@@ -92,7 +92,7 @@ def test_broken_input_gets_reasons_not_crashes(spark, tmp_path):
     assert by_reason["corrupt_file"] == [f"file:{dump}/cut.json.gz"]
     assert len(by_reason["missing_repo_or_path"]) == 2  # empty repo_name, absent path
     assert any(k.startswith("t") for k in by_reason[None])  # lines before the damage are used
-    assert len(read) == 13 + 1 + len(by_reason[None]) - 3  # no line lost, the blank one skipped
+    assert len(read) == 13 + 1 + len(by_reason[None]) - 4  # no line lost, the blank one skipped
 
 
 def test_rejected_text_is_valid_and_raw_kept(spark, tmp_path):
