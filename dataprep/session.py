@@ -4,8 +4,15 @@ from __future__ import annotations
 
 import os
 import sys
+import time
+from collections.abc import Callable
+from typing import TypeVar
 
 from pyspark.sql import SparkSession
+
+from dataprep.cli import parse_config
+
+T = TypeVar("T")
 
 # Defaults applied only where the operator set nothing (--conf, spark-defaults.conf).
 # Source files average ~10 KB, so Spark's default 10,000-row Arrow batches hold ~100 MB each
@@ -34,3 +41,15 @@ def spark_session(app_name: str) -> SparkSession:
     spark.sparkContext.setLogLevel(os.environ.get("DATAPREP_LOG_LEVEL", "WARN"))
     apply_tuned_defaults(spark)
     return spark
+
+
+def run_job(main: Callable[[SparkSession, T], None], config: type[T], doc: str, app: str) -> None:
+    """A job's `__main__`: parse the command line, run `main(spark, config)`, stop the session."""
+    parsed = parse_config(config, doc)
+    started = time.time()
+    spark = spark_session(app)
+    try:
+        main(spark, parsed)
+    finally:
+        spark.stop()
+    print(f"{app}: done in {time.time() - started:.1f}s")

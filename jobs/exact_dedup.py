@@ -14,10 +14,9 @@ from dataclasses import dataclass
 
 from pyspark.sql import SparkSession
 
-from dataprep.cli import parse_config
 from dataprep.exact_dedup import EXACT_DEDUP_REASONS, exact_dedup
 from dataprep.read import READ_REASONS, ReadConfig, read_dump
-from dataprep.session import spark_session
+from dataprep.session import run_job
 from dataprep.stage_output import StageOutput, run_stage
 from dataprep.storage import Storage
 
@@ -46,9 +45,4 @@ def main(spark: SparkSession, job: ExactDedupJob) -> None:
 
 
 if __name__ == "__main__":
-    job = parse_config(ExactDedupJob, __doc__)
-    spark = spark_session("codeparrot-exact-dedup")
-    try:
-        main(spark, job)
-    finally:
-        spark.stop()
+    run_job(main, ExactDedupJob, __doc__, "codeparrot-exact-dedup")

@@ -14,10 +14,9 @@ from dataclasses import dataclass, field
 
 from pyspark.sql import SparkSession
 
-from dataprep.cli import parse_config
 from dataprep.filters import FILTER_REASONS, FilterConfig, codex_filters, skipped_filters
 from dataprep.read import READ_REASONS, ReadConfig, read_dump
-from dataprep.session import spark_session
+from dataprep.session import run_job
 from dataprep.stage_output import StageOutput, run_stage
 from dataprep.storage import Storage
 
@@ -49,9 +48,4 @@ def main(spark: SparkSession, job: FilterJob) -> None:
 
 
 if __name__ == "__main__":
-    job = parse_config(FilterJob, __doc__)
-    spark = spark_session("codeparrot-filter")
-    try:
-        main(spark, job)
-    finally:
-        spark.stop()
+    run_job(main, FilterJob, __doc__, "codeparrot-filter")

@@ -10,28 +10,19 @@ with other settings is refused unless --overwrite is given.
 
 from __future__ import annotations
 
-import time
-
 from pyspark.sql import SparkSession
 
-from dataprep.cli import parse_config
 from dataprep.funnel import format_funnel
 from dataprep.pipeline import PipelineConfig, run_pipeline
-from dataprep.session import spark_session
+from dataprep.session import run_job
 
 
 def main(spark: SparkSession, config: PipelineConfig) -> None:
     """Run the pipeline and print its funnel."""
-    started = time.time()
     funnel = run_pipeline(spark, config)
     print(format_funnel(funnel))
-    print(f"done in {time.time() - started:.1f}s; funnel: {config.workdir}/funnel.json")
+    print(f"funnel: {config.workdir}/funnel.json, shards: {config.workdir}/clean/")
 
 
 if __name__ == "__main__":
-    config = parse_config(PipelineConfig, __doc__)
-    spark = spark_session("codeparrot-pipeline")
-    try:
-        main(spark, config)
-    finally:
-        spark.stop()
+    run_job(main, PipelineConfig, __doc__, "codeparrot-pipeline")
