@@ -188,7 +188,7 @@ def content_hash(content: Column) -> Column:
 
     Computed in Arrow batches: Python's str.split() removes exactly the whitespace of
     CodeParrot's re.sub(r"\s+", "", content) at ~3x the speed of Spark's translate(), and
-    regexp_replace() with that character class is slower still (bench figures in README).
+    regexp_replace() with that character class slower still (figures in README, Benchmark).
     """
     return _content_key_udf(content)
 
