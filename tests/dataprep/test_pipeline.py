@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import json
 import random
 import shutil
@@ -151,3 +152,28 @@ def test_changed_input_reruns_the_stages(spark, dump, tmp_path):
     second = _run(spark, copy, tmp_path / "w")
     assert second["input"]["files"] == first["input"]["files"] + 1
     assert second["kept"]["files"] == first["kept"]["files"] + 1
+
+
+def test_broken_dump_finishes_and_conserves(spark, tmp_path):
+    rng = random.Random(3)
+    good = [raw_row("u/r", f"ok{i}.py", _code(i, rng)) for i in range(30)]
+    lines = [json.dumps(r).encode() for r in good] + [
+        b'{"repo_name": "u/r", "path": "cut.py", "conte',
+        b'{"repo_name": "u/r", "path": "null.py", "content": null}',
+        b'{"repo_name": "u/r", "path": "latin1.py", "content": "caf\xe9 = 1"}',
+        json.dumps(raw_row("u/r", "big.py", "x = 1\n" * 300_000)).encode(),
+    ]
+    write_jsonl_gz(tmp_path / "dump/file-000001.json.gz", lines)
+    (tmp_path / "dump/file-000002.json.gz").write_bytes(b"")
+    whole = gzip.compress(b"\n".join(json.dumps(r).encode() for r in good[:10]))
+    (tmp_path / "dump/file-000003.json.gz").write_bytes(whole[: len(whole) // 2])
+
+    funnel = _run(spark, tmp_path / "dump", tmp_path / "w")
+    rejected = spark.read.parquet(str(tmp_path / "w/rejected"))
+    reasons = {r["reason"] for r in rejected.select("reason").distinct().collect()}
+    assert reasons >= {"malformed_json", "empty_content", "invalid_utf8", "too_large"}
+    assert "corrupt_file" in reasons
+    kept = sum(s["files"] for s in funnel["stages"][-1]["out"].values())
+    assert funnel["input"]["files"] == kept + rejected.count()
+    clean = spark.read.parquet(str(tmp_path / "w/clean/train"), str(tmp_path / "w/clean/valid"))
+    assert kept == clean.count()
