@@ -50,9 +50,7 @@ from pathlib import Path
 
 import numpy as np
 
-from dataprep.units import parse_size
-
-__all__ = ["SampleSummary", "copy_counts", "parse_size", "write_sample_dump"]
+__all__ = ["SampleSummary", "copy_counts", "write_sample_dump"]
 
 # (fraction of unique files ranked by copies, share of all files they account for), GitHub dump
 CONCENTRATION_ANCHORS = ((0.001, 0.15), (0.01, 0.35), (0.1, 0.66))

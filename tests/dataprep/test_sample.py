@@ -16,7 +16,8 @@ import numpy as np
 import pytest
 
 import dataprep.sample as sample
-from dataprep.sample import copy_counts, parse_size, write_sample_dump
+from dataprep.sample import copy_counts, write_sample_dump
+from dataprep.units import parse_size
 
 ROOT = Path(__file__).resolve().parents[2]
 TARGET = 3_000_000
