@@ -33,7 +33,6 @@ from __future__ import annotations
 
 import bisect
 import gzip
-import hashlib
 import itertools
 import json
 import math
@@ -49,6 +48,8 @@ from functools import cache, lru_cache
 from pathlib import Path
 
 import numpy as np
+
+from dataprep.features import content_key
 
 __all__ = ["SampleSummary", "copy_counts", "write_sample_dump"]
 
@@ -163,12 +164,6 @@ def _extra_share(x: np.ndarray) -> np.ndarray:
     return result
 
 
-def _key(content: str) -> bytes:
-    """md5 of the content without whitespace, as re.sub(r"\\s+", "", content) but faster."""
-    # str.split() drops exactly the characters \s matches in a str pattern (str.isspace).
-    return hashlib.md5("".join(content.split()).encode("utf-8")).digest()
-
-
 @dataclass(frozen=True)
 class _Source:
     """One stdlib file, split into lines for splicing."""
@@ -185,7 +180,7 @@ class _Source:
 def _stdlib_sources() -> tuple[_Source, ...]:
     """The stdlib's *.py files (not site-packages), sorted, one per whitespace-free content."""
     root = Path(sysconfig.get_paths()["stdlib"])
-    seen: set[bytes] = set()
+    seen: set[str] = set()
     sources = []
     for file in sorted(root.rglob("*.py")):
         relative = file.relative_to(root)
@@ -195,7 +190,7 @@ def _stdlib_sources() -> tuple[_Source, ...]:
             text = file.read_bytes().decode("utf-8")
         except UnicodeDecodeError:
             continue
-        key = _key(text)
+        key = content_key(text)
         if not text.strip() or key in seen:
             continue
         seen.add(key)
@@ -233,7 +228,7 @@ class _Pool:
         ]
         self._splices: list[_Splice] = []
         self._pairs: set[tuple[int, int]] = set()
-        self.keys = {_key(self._sources[i].text) for i in self._stdlib}
+        self.keys = {content_key(self._sources[i].text) for i in self._stdlib}
         self.sizes = [len(self._sources[i].text.encode("utf-8")) for i in self._stdlib]
 
     def extend_to(self, n: int) -> None:
@@ -280,7 +275,7 @@ class _Pool:
                 f"{words[1]}_{words[2]}{len(self._splices)}",
             )
             text = self._splice_text(splice)
-            key = _key(text)
+            key = content_key(text)
             if key not in self.keys:
                 break
         self._pairs.add(pair)
@@ -416,7 +411,7 @@ def _plan(pool: _Pool, target_bytes: int, near_fraction: float, rng: np.random.G
         while True:
             edits = _draw_edits(original, rng)
             text = _apply_edits(original, edits)
-            key = _key(text)
+            key = content_key(text)
             if key not in pool.keys:
                 break
         pool.keys.add(key)
