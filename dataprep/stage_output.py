@@ -120,14 +120,14 @@ def write_stage(
 ) -> dict:
     """Write kept rows to `output` and rejected rows under `rejected`; return the stage record."""
     storage = Storage(spark)
+    owner = storage.qualify(output)
+    _check_owner(storage, rejected, reasons, owner)  # before the write, not after it
     tmp = f"{storage.parent(output)}/_tmp-{uuid.uuid4().hex}"
     observation = Observation("stage_counts")
     counted = rows.observe(observation, *count_metrics(reasons))
     counted.write.partitionBy("reason").option("compression", "zstd").parquet(tmp)
     counts = nest_counts(observation.get)
 
-    owner = storage.qualify(output)
-    _check_owner(storage, rejected, reasons, owner)
     storage.delete(output)
     for reason in reasons:
         storage.delete(f"{rejected}/reason={reason}")
