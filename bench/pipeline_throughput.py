@@ -6,7 +6,9 @@ Both sides do read (gzip + JSON) -> exact dedup (md5 of whitespace-free content)
 filters -> Parquet (zstd), with the tokenizer-ratio filter off. The plain side runs the
 per-row functions of `dataprep.reference` in one process, as CodeParrot's script ran them
 (features only for first occurrences, which is less work than CodeParrot did). Reported:
-MB/s per core = raw content bytes / wall seconds / cores used, and the ratio.
+MB/s per core = raw content bytes / wall seconds / cores used, and the ratio. A third run,
+`bench/read_floor_job.py`, only reads and parses the dump with Spark: the ceiling for any
+Spark pipeline over it on the same machine.
 """
 
 from __future__ import annotations
@@ -105,6 +107,18 @@ def spark_pass(dump: Path, workdir: Path, cores: int, driver_memory: str) -> dic
     return json.loads((workdir / "funnel.json").read_text())
 
 
+def read_floor(dump: Path, cores: int, driver_memory: str) -> None:
+    """Run bench/read_floor_job.py (gzip + JSON parse only) through spark-submit."""
+    command = [
+        str(Path(sys.executable).parent / "spark-submit"),
+        "--master", f"local[{cores}]",
+        "--driver-memory", driver_memory,
+        str(ROOT / "bench/read_floor_job.py"),
+        str(dump),
+    ]  # fmt: skip
+    subprocess.run(command, check=True, cwd=ROOT)
+
+
 def main() -> None:
     """Build (or reuse) the dump, time both passes, print the figures."""
     parser = argparse.ArgumentParser(
@@ -131,6 +145,11 @@ def main() -> None:
     spark_rate = mb / spark_seconds / args.cores
     print(f"\nraw content: {mb:,.0f} MB in {funnel['input']['files']:,} files")
     print(f"spark  ({args.cores} cores): {spark_seconds:7.1f} s  {spark_rate:6.1f} MB/s per core")
+
+    started = time.time()
+    read_floor(dump, args.cores, args.driver_memory)
+    floor_rate = mb / (time.time() - started) / args.cores
+    print(f"spark read only (gzip + JSON, same submit): {floor_rate:6.1f} MB/s per core")
 
     if args.skip_plain:
         return
