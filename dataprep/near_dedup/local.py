@@ -1,0 +1,72 @@
+"""The same near-dedup in one process, for small data: same sketches, edges, checks, decisions.
+
+Useful in a notebook or a test, where starting Spark costs more than the work; a test keeps
+it equal to the Spark stage.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+
+from dataprep.near_dedup.keep import DECISION_COLUMNS, decide_cluster
+from dataprep.near_dedup.sketch import sketch_batch
+from dataprep.near_dedup.stage import NearDedupConfig
+
+
+def near_dedup_local(
+    ids: Sequence[int], contents: Sequence[str | None], config: NearDedupConfig
+) -> pd.DataFrame:
+    """DECISION_COLUMNS for the files in near-duplicate clusters (the Spark stage's clusters)."""
+    spec = config.sketch_spec()
+    sketch = sketch_batch(pa.array(contents, pa.string()), spec)
+    bands = sketch.field("bands").to_pylist()
+    shingles = sketch.field("shingles").to_pylist()
+    hub: dict[tuple[int, int], int] = {}
+    for file_id, file_bands in zip(ids, bands, strict=True):
+        for band, bucket in enumerate(file_bands or ()):
+            key = (band, bucket)
+            hub[key] = min(hub.get(key, file_id), file_id)
+    candidates = {
+        (file_id, hub[(band, bucket)])
+        for file_id, file_bands in zip(ids, bands, strict=True)
+        for band, bucket in enumerate(file_bands or ())
+        if hub[(band, bucket)] != file_id
+    }
+    sets = {i: np.asarray(s) for i, s in zip(ids, shingles, strict=True) if s is not None}
+    verified = [
+        (a, b) for a, b in sorted(candidates) if _jaccard(sets[a], sets[b]) >= config.threshold
+    ]
+    if not verified:
+        return pd.DataFrame(columns=list(DECISION_COLUMNS))
+    component = _components(verified)
+    edges = pd.DataFrame(verified, columns=["src", "dst"])
+    edges["component"] = edges["src"].map(component)
+    parts = [decide_cluster(group) for _, group in edges.groupby("component")]
+    return pd.concat(parts, ignore_index=True).sort_values("id", ignore_index=True)
+
+
+def _jaccard(a: np.ndarray, b: np.ndarray) -> float:
+    common = len(np.intersect1d(a, b, assume_unique=True))
+    return common / (len(a) + len(b) - common)
+
+
+def _components(edges: list[tuple[int, int]]) -> dict[int, int]:
+    # Union-find with the smaller root winning: each node maps to its component's minimum.
+    parent: dict[int, int] = {}
+
+    def root(node: int) -> int:
+        parent.setdefault(node, node)
+        while parent[node] != node:
+            parent[node] = parent[parent[node]]
+            node = parent[node]
+        return node
+
+    for a, b in edges:
+        ra, rb = root(a), root(b)
+        if ra != rb:
+            parent[max(ra, rb)] = min(ra, rb)
+    return {node: root(node) for node in parent}

@@ -1,0 +1,169 @@
+"""The near-dedup stage in Spark: sketches -> star edges -> verified edges -> components -> keep.
+
+Only live rows (no `reason` yet) take part. A row is removed as `near_duplicate` only when a
+kept row is a verified near-duplicate of it (exact Jaccard of the shingle sets >= threshold);
+its `kept_id` names that row. Kept rows gain `near_copies` (1 + the rows removed for them).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import pyarrow as pa
+from pyspark import StorageLevel
+from pyspark.sql import DataFrame
+from pyspark.sql import functions as F
+from pyspark.sql.pandas.types import from_arrow_type
+from pyspark.sql.types import BooleanType, LongType, StructField, StructType
+
+from dataprep.cli import option
+from dataprep.near_dedup.candidates import star_edges, verified_edges
+from dataprep.near_dedup.components import connected_components
+from dataprep.near_dedup.keep import DECISION_COLUMNS, decide_cluster
+from dataprep.near_dedup.lsh import high_recall_bands, optimal_bands
+from dataprep.near_dedup.shingles import MIN_TOKENS
+from dataprep.near_dedup.sketch import SKETCH_FIELDS, SketchSpec, sketch_batch
+
+NEAR_DUPLICATE = "near_duplicate"
+NEAR_DEDUP_REASONS = (NEAR_DUPLICATE,)
+BANDINGS = ("high_recall", "optimal")
+
+_DECISION_SCHEMA = StructType(
+    [
+        StructField(name, BooleanType() if name == "kept" else LongType())
+        for name in DECISION_COLUMNS
+    ]
+)
+
+
+@dataclass(frozen=True)
+class NearDedupConfig:
+    """Near-dedup settings (CodeParrot's defaults: token sets, Jaccard 0.85, 256 permutations)."""
+
+    threshold: float = option(
+        0.85, help="Jaccard similarity at or above which files are near-duplicates"
+    )
+    num_perm: int = option(256, help="MinHash permutations")
+    ngram: int = option(1, help="shingle size in tokens: 1 = CodeParrot's token sets")
+    min_tokens: int = option(
+        MIN_TOKENS, help="files with fewer tokens (repeats counted) are left alone"
+    )
+    banding: str = option(
+        "high_recall",
+        help="LSH bands: high_recall (pairs at the threshold found 99.5%% of the time, 25 x 10 "
+        "for the defaults) or optimal (datasketch's choice, 13 x 19: 45%% at the threshold)",
+    )
+    bands: int | None = option(None, help="LSH bands, overriding --banding (with --rows)")
+    rows: int | None = option(None, help="rows per LSH band, overriding --banding (with --bands)")
+    minhash_seed: int = option(1, help="seed of the MinHash permutations (datasketch's default: 1)")
+
+    def sketch_spec(self) -> SketchSpec:
+        """The sketch parameters, with the banding resolved to (bands, rows)."""
+        if (self.bands is None) != (self.rows is None):
+            raise ValueError("--bands and --rows go together")
+        if self.bands is not None:
+            bands, rows = self.bands, self.rows
+        elif self.banding == "high_recall":
+            bands, rows = high_recall_bands(self.threshold, self.num_perm)
+        elif self.banding == "optimal":
+            bands, rows = optimal_bands(self.threshold, self.num_perm)
+        else:
+            raise ValueError(f"--banding must be one of {BANDINGS}, not {self.banding!r}")
+        if bands * rows > self.num_perm:
+            raise ValueError(
+                f"{bands} bands x {rows} rows need more than --num-perm {self.num_perm}"
+            )
+        return SketchSpec(
+            num_perm=self.num_perm,
+            seed=self.minhash_seed,
+            ngram=self.ngram,
+            min_tokens=self.min_tokens,
+            bands=bands,
+            rows=rows,
+        )
+
+
+@dataclass
+class NearDedupResult:
+    """The rows with near-dedup decisions, the clusters table and what it took."""
+
+    rows: DataFrame
+    clusters: DataFrame
+    stats: dict[str, Any]
+
+
+def sketches(rows: DataFrame, spec: SketchSpec) -> DataFrame:
+    """(id, n_tokens, bands, shingles) of the live rows, in Arrow batches."""
+
+    @F.arrow_udf(from_arrow_type(pa.struct(SKETCH_FIELDS)))
+    def sketch(contents: pa.Array) -> pa.Array:
+        return sketch_batch(contents, spec)
+
+    live = rows.where(F.col("reason").isNull())
+    return live.select("id", sketch("content").alias("_s")).select("id", "_s.*")
+
+
+def near_dedup(rows: DataFrame, config: NearDedupConfig) -> NearDedupResult:
+    """Decide near-duplicates among the live rows; runs the Spark jobs that decide them.
+
+    The returned rows are lazy (written by the caller); the decisions they depend on are
+    computed here and checkpointed, so writing them does not sketch the files again.
+    """
+    spec = config.sketch_spec()
+    sketched = sketches(rows, spec).persist(StorageLevel.MEMORY_AND_DISK)
+    candidates = star_edges(sketched).localCheckpoint()
+    verified = verified_edges(candidates, sketched, config.threshold).localCheckpoint()
+    labels, rounds = connected_components(verified)
+    clustered = verified.join(labels.withColumnRenamed("id", "src"), "src")
+    decisions = (
+        clustered.groupBy("component")
+        .applyInPandas(decide_cluster, _DECISION_SCHEMA)
+        .localCheckpoint()
+    )
+    stats = {
+        "bands": spec.bands,
+        "rows": spec.rows,
+        **sketched.agg(
+            F.count(F.lit(1)).alias("files"),
+            F.count_if(F.col("bands").isNull()).alias("below_min_tokens"),
+        )
+        .first()
+        .asDict(),
+        "candidate_edges": candidates.count(),
+        "verified_edges": verified.count(),
+        "component_rounds": rounds,
+        **decisions.agg(
+            F.count_distinct("cluster_id").alias("clusters"),
+            F.count(F.lit(1)).alias("clustered_files"),
+            F.coalesce(F.max("cluster_size"), F.lit(0)).alias("largest_cluster"),
+            F.count_if(~F.col("kept")).alias("removed"),
+        )
+        .first()
+        .asDict(),
+    }
+    sketched.unpersist()
+    return NearDedupResult(_apply(rows, decisions), decisions, stats)
+
+
+def _apply(rows: DataFrame, decisions: DataFrame) -> DataFrame:
+    # Rejected rows may share an id with a live row (an exact duplicate at the same place):
+    # only live rows take a decision.
+    decided = decisions.select(
+        "id",
+        F.col("kept").alias("_kept"),
+        F.col("kept_id").alias("_kept_id"),
+        F.col("near_copies").alias("_near_copies"),
+    )
+    live = F.col("reason").isNull()
+    removed = live & F.coalesce(~F.col("_kept"), F.lit(False))
+    joined = rows.join(decided, "id", "left")
+    if "kept_id" not in rows.columns:
+        joined = joined.withColumn("kept_id", F.lit(None).cast("long"))
+    return joined.withColumns(
+        {
+            "reason": F.when(removed, F.lit(NEAR_DUPLICATE)).otherwise(F.col("reason")),
+            "kept_id": F.when(removed, F.col("_kept_id")).otherwise(F.col("kept_id")),
+            "near_copies": F.when(live & ~removed, F.coalesce("_near_copies", F.lit(1))),
+        }
+    ).drop("_kept", "_kept_id", "_near_copies")

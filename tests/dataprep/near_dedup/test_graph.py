@@ -1,0 +1,97 @@
+"""Star edges, verification, connected components and the keep policy."""
+
+from __future__ import annotations
+
+import itertools
+import random
+
+import pandas as pd
+import pytest
+from pyspark.sql import SparkSession
+
+from dataprep.near_dedup.candidates import star_edges, verified_edges
+from dataprep.near_dedup.components import connected_components
+from dataprep.near_dedup.keep import decide_cluster, greedy_keep
+from dataprep.near_dedup.local import _components
+
+
+def test_one_huge_bucket_gives_linear_star_edges(spark: SparkSession) -> None:
+    # 2,000 files share band 0's bucket; band 1 pairs them up.
+    rows = [(i, [7, i // 2]) for i in range(2_000)]
+    sketches = spark.createDataFrame(rows, "id long, bands array<long>")
+    edges = {(r.src, r.dst) for r in star_edges(sketches).collect()}
+    assert {(i, 0) for i in range(1, 2_000)} <= edges
+    assert edges - {(i, 0) for i in range(1, 2_000)} == {(i, i - 1) for i in range(3, 2_000, 2)}
+
+
+def test_files_without_bands_make_no_edges(spark: SparkSession) -> None:
+    sketches = spark.createDataFrame([(1, None), (2, None), (3, [5])], "id long, bands array<long>")
+    assert star_edges(sketches).count() == 0
+
+
+def test_verification_keeps_only_pairs_at_or_above_the_threshold(spark: SparkSession) -> None:
+    sets = {1: list(range(20)), 2: list(range(3, 20)), 3: list(range(2, 20)), 4: [0, 100]}
+    # J(1,2) = 17/20 = 0.85 exactly, J(1,3) = 0.9, J(1,4) = 1/21.
+    sketches = spark.createDataFrame(list(sets.items()), "id long, shingles array<long>")
+    edges = spark.createDataFrame([(2, 1), (3, 1), (4, 1)], "src long, dst long")
+    verified = {(r.src, r.dst): r.jaccard for r in verified_edges(edges, sketches, 0.85).collect()}
+    assert verified == {(2, 1): pytest.approx(0.85), (3, 1): pytest.approx(0.9)}
+
+
+def _graph_cases() -> dict[str, list[tuple[int, int]]]:
+    rng = random.Random(3)
+    chain = [(i, i + 1) for i in range(40)]
+    star = [(100, 100 + i) for i in range(1, 30)]
+    cycle = [(200 + i, 200 + (i + 1) % 25) for i in range(25)]
+    shuffled_chain = list(range(300, 340))
+    rng.shuffle(shuffled_chain)
+    zigzag = list(itertools.pairwise(shuffled_chain))
+    sparse = [(rng.randrange(1000, 1300), rng.randrange(1000, 1300)) for _ in range(250)]
+    return {
+        "chain": chain,
+        "star": star,
+        "cycle": cycle,
+        "shuffled chain": zigzag,
+        "random sparse": sparse,
+        "all together": chain + star + cycle + zigzag + sparse,
+    }
+
+
+@pytest.mark.parametrize("name", list(_graph_cases()))
+def test_components_match_union_find(spark: SparkSession, name: str) -> None:
+    edges = _graph_cases()[name]
+    frame = spark.createDataFrame(edges, "src long, dst long")
+    labels, rounds = connected_components(frame)
+    got = {r.id: r.component for r in labels.collect()}
+    expected = _components([(a, b) for a, b in edges if a != b])
+    assert got == expected
+    assert rounds == 0 if name == "star" else rounds >= 1  # a star needs no round
+
+
+def test_keep_policy_on_a_chain_loses_nothing() -> None:
+    # A~B and B~C but A and C are not similar: removing both B and C would lose C.
+    a, b, c = 1, 2, 3
+    assert greedy_keep([(b, a), (c, b)]) == {a: None, b: a, c: None}
+
+
+def test_keep_policy_is_a_maximal_independent_set() -> None:
+    rng = random.Random(11)
+    edges = [(rng.randrange(200), rng.randrange(200)) for _ in range(400)]
+    edges = [(x, y) for x, y in edges if x != y]
+    decision = greedy_keep(edges)
+    kept = {n for n, keeper in decision.items() if keeper is None}
+    adjacent = {frozenset(e) for e in edges}
+    for node, keeper in decision.items():
+        if keeper is not None:
+            assert keeper in kept and frozenset((node, keeper)) in adjacent
+    assert not any(frozenset((x, y)) in adjacent for x in kept for y in kept if x < y)
+
+
+def test_decide_cluster_columns() -> None:
+    edges = pd.DataFrame({"src": [5, 9, 7], "dst": [3, 3, 5]})
+    decided = decide_cluster(edges).set_index("id")
+    assert decided["cluster_id"].unique().tolist() == [3]
+    assert decided["cluster_size"].unique().tolist() == [4]
+    assert decided["kept"].to_dict() == {3: True, 5: False, 7: True, 9: False}
+    assert decided["kept_id"].tolist()[1] == 3
+    assert decided.loc[3, "near_copies"] == 3 and decided.loc[7, "near_copies"] == 1

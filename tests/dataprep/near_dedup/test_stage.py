@@ -1,0 +1,92 @@
+"""The near-dedup stage end to end: lossless, deterministic, equal to the local path."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F
+
+from dataprep.near_dedup.local import near_dedup_local
+from dataprep.near_dedup.shingles import jaccard, tokens
+from dataprep.near_dedup.stage import NEAR_DUPLICATE, NearDedupConfig, near_dedup
+
+
+def _rows(spark: SparkSession, corpus: list[tuple[int, str]], partitions: int) -> DataFrame:
+    rows = [(i, text, None, None) for i, text in corpus]
+    # Rows rejected before this stage must pass untouched, even one sharing a live row's id.
+    first_id, first_text = corpus[0]
+    rows += [(first_id, first_text, "exact_duplicate", 5), (1, "short", "too_large", None)]
+    schema = "id long, content string, reason string, kept_id long"
+    return spark.createDataFrame(rows, schema).repartition(partitions)
+
+
+def _decisions(frame: DataFrame) -> list[tuple]:
+    rows = frame.select("id", "reason", "kept_id", "near_copies").collect()
+    return sorted(tuple(r) for r in rows)
+
+
+@pytest.fixture(scope="module")
+def result(spark: SparkSession, corpus: list[tuple[int, str]]):
+    return near_dedup(_rows(spark, corpus, 3), NearDedupConfig())
+
+
+def test_removed_files_have_a_verified_kept_neighbour(result, corpus) -> None:
+    texts = dict(corpus)
+    rows = result.rows.where(F.col("reason").isNull() | (F.col("reason") == NEAR_DUPLICATE))
+    decided = {r.id: (r.reason, r.kept_id) for r in rows.collect()}
+    removed = {i: k for i, (reason, k) in decided.items() if reason == NEAR_DUPLICATE}
+    assert len(removed) >= 20
+    for file_id, kept_id in removed.items():
+        assert decided[kept_id][0] is None
+        similarity = jaccard(set(tokens(texts[file_id])), set(tokens(texts[kept_id])))
+        assert similarity >= 0.85
+
+
+def test_rejected_rows_pass_untouched_and_counts_add_up(result, corpus) -> None:
+    rows = result.rows
+    assert rows.count() == len(corpus) + 2
+    earlier = {
+        (r.reason, r.kept_id)
+        for r in rows.where("reason in ('exact_duplicate', 'too_large')").collect()
+    }
+    assert earlier == {("exact_duplicate", 5), ("too_large", None)}
+    stats = result.stats
+    assert (
+        stats["files"] == len(corpus)
+        and stats["removed"] == rows.where(F.col("reason") == NEAR_DUPLICATE).count()
+    )
+    assert stats["largest_cluster"] >= 2
+    kept = rows.where(F.col("reason").isNull())
+    # Every file is either kept or stands for itself plus the files removed for it.
+    assert kept.agg(F.sum("near_copies")).first()[0] == len(corpus)
+
+
+def test_clusters_table(result) -> None:
+    clusters = result.clusters.toPandas()
+    sizes = clusters.groupby("cluster_id")["id"].count()
+    assert (clusters["cluster_size"] == clusters["cluster_id"].map(sizes)).all()
+    assert (clusters.groupby("cluster_id")["id"].min() == sizes.index).all()
+    assert (clusters.groupby("cluster_id")["kept"].sum() >= 1).all()
+
+
+def test_deterministic_across_partitionings(spark, corpus, result) -> None:
+    again = near_dedup(_rows(spark, corpus, 7), NearDedupConfig())
+    assert _decisions(again.rows) == _decisions(result.rows)
+
+
+def test_local_path_gives_the_same_decisions(result, corpus) -> None:
+    ids, texts = zip(*corpus, strict=True)
+    local = near_dedup_local(list(ids), list(texts), NearDedupConfig())
+    spark_side = result.clusters.toPandas().sort_values("id", ignore_index=True)
+    pd.testing.assert_frame_equal(local, spark_side, check_dtype=False)
+
+
+def test_config_errors() -> None:
+    with pytest.raises(ValueError, match="go together"):
+        NearDedupConfig(bands=4).sketch_spec()
+    with pytest.raises(ValueError, match="banding"):
+        NearDedupConfig(banding="fast").sketch_spec()
+    with pytest.raises(ValueError, match="need more"):
+        NearDedupConfig(bands=30, rows=10).sketch_spec()
+    assert NearDedupConfig(banding="optimal").sketch_spec().bands == 13
