@@ -10,12 +10,14 @@ from typing import Any
 
 from dataprep.exact_dedup import EXACT_DEDUP_REASONS
 from dataprep.filters import FILTER_REASONS
+from dataprep.near_dedup.stage import NEAR_DEDUP_REASONS
 from dataprep.read import READ_REASONS
 
 STAGE_REASONS = (
     ("read", READ_REASONS),
     ("exact_dedup", EXACT_DEDUP_REASONS),
     ("filters", FILTER_REASONS),
+    ("near_dedup", NEAR_DEDUP_REASONS),
 )
 
 
@@ -31,12 +33,19 @@ def _minus(a: dict[str, int], b: dict[str, int]) -> dict[str, int]:
     return {k: a[k] - b[k] for k in ("files", "bytes")}
 
 
-def build_funnel(prepared: dict[str, Any], splits: dict[str, Any], skipped: list[str]) -> dict:
-    """The funnel of a pipeline run from the prepare-stage and split-stage counts."""
-    counts = prepared["counts"]
-    rejected = counts.get("rejected", {})
+def build_funnel(
+    records: list[dict[str, Any]], splits: dict[str, Any], skipped: dict[str, list[str]]
+) -> dict:
+    """The funnel of a pipeline run from its stages' records (in order) and the split counts.
+
+    `skipped` names, per stage, what did not run (a filter without its tokenizer, a stage
+    turned off).
+    """
+    rejected: dict[str, dict[str, int]] = {}
+    for record in records:
+        rejected.update(record["counts"].get("rejected", {}))
     stages = []
-    flowing = counts["in"]
+    flowing = records[0]["counts"]["in"]
     for name, reasons in STAGE_REASONS:
         out = flowing
         dropped = {}
@@ -45,13 +54,13 @@ def build_funnel(prepared: dict[str, Any], splits: dict[str, Any], skipped: list
                 dropped[reason] = rejected[reason]
                 out = _minus(out, rejected[reason])
         stage: dict[str, Any] = {"stage": name, "in": flowing, "rejected": dropped, "out": out}
-        if name == "filters":
-            stage["skipped"] = skipped
+        if name in skipped:
+            stage["skipped"] = skipped[name]
         stages.append(stage)
         flowing = out
     stages.append({"stage": "split", "in": flowing, "out": splits})
     funnel = {
-        "input": counts["in"],
+        "input": records[0]["counts"]["in"],
         "kept": {
             "files": sum(s["files"] for s in splits.values()),
             "bytes": sum(s["bytes"] for s in splits.values()),

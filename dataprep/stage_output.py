@@ -117,8 +117,12 @@ def write_stage(
     reasons: tuple[str, ...],
     config: dict,
     upstream: str | None = None,
+    details: dict | None = None,
 ) -> dict:
-    """Write kept rows to `output` and rejected rows under `rejected`; return the stage record."""
+    """Write kept rows to `output` and rejected rows under `rejected`; return the stage record.
+
+    `details` (figures the stage measured, if any) are kept in the record.
+    """
     storage = Storage(spark)
     owner = storage.qualify(output)
     _check_owner(storage, rejected, reasons, owner)  # before the write, not after it
@@ -142,6 +146,8 @@ def write_stage(
             storage.write_text(f"{rejected}/{name}/{_OWNER}", owner)
     storage.delete(tmp)
     record = {"config": config, "upstream": upstream, "run_id": uuid.uuid4().hex, "counts": counts}
+    if details is not None:
+        record["details"] = details
     mark_done(storage, output, record)
     return record
 
@@ -156,11 +162,13 @@ def run_stage(
     config: dict,
     overwrite: bool,
     upstream: str | None = None,
+    details: dict | None = None,
 ) -> dict:
     """Reuse the finished stage at `output` if config and upstream match, else (re)write it.
 
     `upstream` identifies the input (a fingerprint of its files, or the run id of the stage
-    that made it): when it changed, the stage is stale and runs again.
+    that made it): when it changed, the stage is stale and runs again. `details` is a dict
+    that `build_rows` may fill; it is recorded with the stage.
     """
     done = finished_stage(Storage(spark), output, config, upstream, overwrite)
     if done is not None:
@@ -174,7 +182,17 @@ def run_stage(
         reasons=reasons,
         config=config,
         upstream=upstream,
+        details=details,
     )
+
+
+def write_table(spark: SparkSession, frame: DataFrame, path: str) -> None:
+    """Write `frame` as Parquet (zstd) to `path` atomically: beside it first, then renamed."""
+    storage = Storage(spark)
+    tmp = f"{storage.parent(path)}/_tmp-{uuid.uuid4().hex}"
+    frame.write.option("compression", "zstd").parquet(tmp)
+    storage.delete(path)
+    storage.rename(tmp, path)
 
 
 def _check_owner(storage: Storage, rejected: str, reasons: tuple[str, ...], owner: str) -> None:

@@ -1,11 +1,13 @@
-"""Run the data pipeline end to end: read -> exact dedup -> Codex filters -> train/valid shards.
+"""Run the data pipeline end to end: read -> exact dedup -> Codex filters -> MinHash near dedup
+-> train/valid shards.
 
     spark-submit jobs/pipeline.py --input work/demo/raw --workdir work/demo
     spark-submit --master spark://host:7077 jobs/pipeline.py --input s3a://bucket/dump --workdir ...
 
 Outputs under the workdir: clean/train, clean/valid (Parquet, zstd), rejected/reason=<code>/,
-filtered/ (kept rows before the split) and funnel.json. A rerun skips finished stages; a rerun
-with other settings is refused unless --overwrite is given.
+filtered/ and near_deduped/ (kept rows after those stages), near_dup_clusters/ and funnel.json.
+A rerun skips finished stages; a rerun with other settings is refused unless --overwrite is
+given.
 """
 
 from __future__ import annotations
@@ -21,6 +23,13 @@ def main(spark: SparkSession, config: PipelineConfig) -> None:
     """Run the pipeline and print its funnel."""
     funnel = run_pipeline(spark, config)
     print(format_funnel(funnel))
+    if near := funnel.get("near_dedup"):
+        print(
+            f"near dedup: {near['bands']} x {near['rows']} bands, "
+            f"{near['candidate_edges']:,} candidate edges, {near['verified_edges']:,} verified, "
+            f"{near['clusters']:,} clusters (largest {near['largest_cluster']:,}), "
+            f"{near['component_rounds']} component rounds"
+        )
     print(f"funnel: {config.workdir}/funnel.json, shards: {config.workdir}/clean/")
 
 

@@ -12,6 +12,7 @@ from conftest import raw_row, write_jsonl_gz
 from pyspark.sql import functions as F
 
 from dataprep.filters import FilterConfig
+from dataprep.near_dedup.shingles import jaccard, tokens
 from dataprep.pipeline import PipelineConfig, run_pipeline
 from dataprep.read import ReadConfig
 from dataprep.split import SplitConfig
@@ -25,7 +26,7 @@ def _code(i: int, rng: random.Random) -> str:
 
 @pytest.fixture(scope="module")
 def dump(tmp_path_factory):
-    """A dump with exact duplicates (up to whitespace), filter failures and broken lines."""
+    """A dump with exact and near duplicates, filter failures and broken lines."""
     rng = random.Random(7)
     root = tmp_path_factory.mktemp("dump")
     uniques = [_code(i, rng) for i in range(120)]
@@ -34,6 +35,10 @@ def dump(tmp_path_factory):
         for copy in range(1 + (i % 4 == 0) * 3):
             text = content if copy == 0 else content.replace("\n", " \n").replace("    ", "\t")
             rows.append(raw_row(f"user{copy}/repo{i % 9}", f"pkg/m{i}.py", text))
+    rows += [
+        raw_row(f"edit{i}/repo", f"pkg/m{i}.py", uniques[i] + "# edited copy\n")
+        for i in range(1, 120, 20)
+    ]
     rows += [
         raw_row("u/gen", "gen.py", "# auto-generated file\n" + _code(1000, rng)),
         raw_row("u/long", "long.py", "x = '" + "a" * 1500 + "'\n" + _code(1001, rng)),
@@ -100,6 +105,20 @@ def test_exact_dedup_invariants(spark, workdir):
         == 0
     )
     assert kept.where("exact_copies = 4").count() > 0
+
+
+def test_near_duplicates_point_at_a_similar_kept_file(spark, workdir):
+    clean = spark.read.parquet(str(workdir / "clean/train"), str(workdir / "clean/valid"))
+    kept = {r["id"]: r["content"] for r in clean.select("id", "content").collect()}
+    near = spark.read.parquet(str(workdir / "rejected/reason=near_duplicate")).collect()
+    assert near, "the dump's look-alike functions should give near-duplicates"
+    for row in near:
+        similar = jaccard(set(tokens(row["content"])), set(tokens(kept[row["kept_id"]])))
+        assert similar >= 0.85
+    clusters = spark.read.parquet(str(workdir / "near_dup_clusters"))
+    assert clusters.where(~F.col("kept")).count() == len(near)
+    funnel = json.loads((workdir / "funnel.json").read_text())
+    assert funnel["near_dedup"]["removed"] == len(near)
 
 
 def test_clean_shards_have_codeparrot_columns(spark, workdir):

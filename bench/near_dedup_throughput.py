@@ -1,0 +1,93 @@
+"""Benchmark: the Spark near-dedup job against CodeParrot's datasketch method, same dump, one run.
+
+    .venv/bin/python bench/near_dedup_throughput.py --sizes 512MB,1GB --cores 2
+
+For each size, builds (or reuses) a sample dump with the GitHub duplication profile and times
+read -> exact dedup -> MinHash near-dedup -> Parquet, twice: `jobs/near_dedup.py` through
+`spark-submit --master local[N]`, and `bench/near_dup_reference.py` (datasketch MinHash in N
+processes, in-memory MinHashLSH at 13 x 19, greedy extremes). Prints MB/s per core (raw
+content bytes / wall seconds / cores), the ratio, and how time grows from size to size.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from near_dup_reference import reference_pipeline
+
+from dataprep.sample import write_sample_dump
+from dataprep.units import parse_size
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def spark_pass(dump: Path, output: Path, cores: int, driver_memory: str) -> dict:
+    """Run jobs/near_dedup.py on the raw dump through spark-submit; return its printed summary."""
+    command = [
+        str(Path(sys.executable).parent / "spark-submit"),
+        "--master", f"local[{cores}]",
+        "--driver-memory", driver_memory,
+        str(ROOT / "jobs/near_dedup.py"),
+        "--input", str(dump),
+        "--output", str(output),
+        "--overwrite",
+    ]  # fmt: skip
+    done = subprocess.run(command, check=True, cwd=ROOT, capture_output=True, text=True)
+    summary = done.stdout[done.stdout.index("{") : done.stdout.rindex("}") + 1]
+    return json.loads(summary)
+
+
+def main() -> None:
+    """Time both methods on each dump size and print the figures."""
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawTextHelpFormatter
+    )
+    parser.add_argument("--sizes", default="512MB,1GB", help="comma-separated dump sizes")
+    parser.add_argument("--root", default=str(ROOT / "work/bench"), help="benchmark folder")
+    parser.add_argument("--cores", type=int, default=os.cpu_count() or 2, help="cores for both")
+    parser.add_argument("--driver-memory", default="6g", help="spark-submit --driver-memory")
+    args = parser.parse_args()
+
+    root = Path(args.root)
+    previous = None
+    for size in args.sizes.split(","):
+        dump = root / f"raw-{size}"
+        if not dump.exists():
+            print(f"building a {size} sample dump in {dump} ...", flush=True)
+            write_sample_dump(dump, parse_size(size))
+        out = root / f"near-{size}"
+        shutil.rmtree(out, ignore_errors=True)
+        started = time.time()
+        summary = spark_pass(dump, out / "spark", args.cores, args.driver_memory)
+        spark_seconds = time.time() - started
+        started = time.time()
+        reference = reference_pipeline(dump, out / "reference", processes=args.cores)
+        reference_seconds = time.time() - started
+
+        mb = summary["counts"]["in"]["bytes"] / 1e6
+        spark_rate = mb / spark_seconds / args.cores
+        reference_rate = reference["bytes"] / 1e6 / reference_seconds / args.cores
+        removed = summary["counts"].get("rejected", {}).get("near_duplicate", {}).get("files", 0)
+        print(f"\n{size}: {mb:,.0f} MB of content in {summary['counts']['in']['files']:,} files")
+        print(f"  spark      {spark_seconds:7.1f} s  {spark_rate:6.1f} MB/s per core  "
+              f"near-dup removed {removed:,}")  # fmt: skip
+        print(f"  datasketch {reference_seconds:7.1f} s  {reference_rate:6.1f} MB/s per core  "
+              f"near-dup removed {reference['near_removed']:,}")  # fmt: skip
+        print(f"  ratio per core: {spark_rate / reference_rate:.2f}x")
+        stats = {k: v for k, v in summary.items() if k != "counts"}
+        print(f"  spark near-dedup: {json.dumps(stats)}")
+        if previous:
+            growth = spark_seconds / previous[1]
+            print(f"  spark time x{growth:.2f} for x{mb / previous[0]:.2f} the input")
+        previous = (mb, spark_seconds)
+
+
+if __name__ == "__main__":
+    main()
