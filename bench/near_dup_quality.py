@@ -90,14 +90,14 @@ def _cell(value: object) -> str:
 
 
 def spark_near_dedup(
-    rows: list[dict], workdir: Path, banding: str, threshold: float
+    rows: list[dict], workdir: Path, banding: str, hubs: int, threshold: float
 ) -> tuple[set[Hashable], list[list[Hashable]]]:
     """Run jobs/near_dedup.py through spark-submit on the (exact-deduped) rows; kept + clusters."""
     source = workdir / "deduped.parquet"
     columns = ("repo_name", "path", "copies", "size", "content", "license")
     table = pa.table({c: [row[c] for row in rows] for c in columns})
     pq.write_table(table, source, row_group_size=1_000)
-    output = workdir / f"spark-{banding}"
+    output = workdir / f"spark-{banding}-{hubs}"
     command = [
         str(Path(sys.executable).parent / "spark-submit"),
         "--master", "local[2]",
@@ -107,6 +107,7 @@ def spark_near_dedup(
         "--output", str(output),
         "--no-exact-dedup",
         "--banding", banding,
+        "--hubs", str(hubs),
         "--threshold", str(threshold),
         "--overwrite",
     ]  # fmt: skip
@@ -157,10 +158,10 @@ def main() -> None:
     methods: dict[str, Callable[[], tuple[Collection[Hashable], list[list[Hashable]]]]] = {
         "datasketch (CodeParrot)": reference,
         **{
-            f"spark {banding}": (
-                lambda b=banding: spark_near_dedup(rows, args.workdir, b, args.threshold)
+            f"spark {banding}, {hubs} hub{'s' * (hubs > 1)}": (
+                lambda b=banding, h=hubs: spark_near_dedup(rows, args.workdir, b, h, args.threshold)
             )
-            for banding in ("high_recall", "optimal")
+            for banding, hubs in (("high_recall", 1), ("high_recall", 3), ("optimal", 3))
         },
     }
     report = {}

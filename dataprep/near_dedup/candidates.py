@@ -1,7 +1,10 @@
-"""LSH candidates in Spark: files sharing a band bucket, as star edges to the bucket's minimum.
+"""LSH candidates in Spark: files sharing a band bucket, as star edges to the bucket's hubs.
 
-The shuffle carries (band, band hash, id) only. A bucket of n files gives n - 1 edges, each
-member to the smallest id, never the n^2 pairs: one huge bucket costs linear work.
+The shuffle carries (band, band hash, id) only. A bucket's hubs are its `hubs` smallest ids;
+each member is linked to each hub, never to every other member: a bucket of n files gives
+fewer than n x hubs edges, so one huge bucket costs linear work. One hub (the minimum) is the
+classic star; a second and third catch the pairs whose shared buckets all hold a smaller file
+that resembles neither of them enough (measured in README, Near-dedup quality).
 """
 
 from __future__ import annotations
@@ -10,16 +13,23 @@ from pyspark.sql import DataFrame, Window
 from pyspark.sql import functions as F
 
 
-def star_edges(sketches: DataFrame) -> DataFrame:
-    """Distinct (src, dst) edges, src > dst, from (id, bands) rows; dst is a bucket minimum."""
+def star_edges(sketches: DataFrame, hubs: int = 1) -> DataFrame:
+    """Distinct (src, dst) edges, src > dst, from (id, bands) rows; dst is a bucket hub."""
+    if hubs < 1:
+        raise ValueError(f"hubs must be at least 1, not {hubs}")
     buckets = sketches.where(F.col("bands").isNotNull()).select(
         "id", F.posexplode("bands").alias("band", "bucket")
     )
-    bucket = Window.partitionBy("band", "bucket")
+    whole_bucket = (
+        Window.partitionBy("band", "bucket")
+        .orderBy("id")
+        .rowsBetween(Window.unboundedPreceding, Window.unboundedFollowing)
+    )
+    hub_ids = F.array(*[F.nth_value("id", n).over(whole_bucket) for n in range(1, hubs + 1)])
     return (
-        buckets.withColumn("hub", F.min("id").over(bucket))
-        .where(F.col("id") != F.col("hub"))
-        .select(F.col("id").alias("src"), F.col("hub").alias("dst"))
+        buckets.withColumn("hubs", hub_ids)
+        .select(F.col("id").alias("src"), F.explode("hubs").alias("dst"))
+        .where(F.col("dst").isNotNull() & (F.col("src") > F.col("dst")))
         .distinct()
     )
 

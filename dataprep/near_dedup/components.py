@@ -41,10 +41,16 @@ def _small_star(edges: DataFrame) -> DataFrame:
 
 
 def _is_star_forest(edges: DataFrame) -> bool:
-    # Stars around their minimum: every node has one parent, and no parent has one.
-    one_parent = edges.count() == edges.select("u").distinct().count()
-    parents = edges.select(F.col("v").alias("u")).distinct()
-    return one_parent and parents.join(edges, "u", "left_semi").isEmpty()
+    # Stars around their minimum: every node has at most one parent, and no parent has one.
+    # One aggregation (one job) over the nodes answers both.
+    roles = edges.select(
+        F.col("u").alias("node"), F.lit(1).alias("parents"), F.lit(False).alias("is_parent")
+    ).union(edges.select(F.col("v").alias("node"), F.lit(0), F.lit(True)))
+    per_node = roles.groupBy("node").agg(
+        F.sum("parents").alias("parents"), F.max("is_parent").alias("is_parent")
+    )
+    bad = (F.col("parents") > 1) | ((F.col("parents") == 1) & F.col("is_parent"))
+    return per_node.where(bad).isEmpty()
 
 
 def connected_components(edges: DataFrame, max_rounds: int = 64) -> tuple[DataFrame, int]:

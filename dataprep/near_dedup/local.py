@@ -6,6 +6,7 @@ it equal to the Spark stage.
 
 from __future__ import annotations
 
+import heapq
 from collections.abc import Sequence
 
 import numpy as np
@@ -25,17 +26,14 @@ def near_dedup_local(
     sketch = sketch_batch(pa.array(contents, pa.string()), spec)
     bands = sketch.field("bands").to_pylist()
     shingles = sketch.field("shingles").to_pylist()
-    hub: dict[tuple[int, int], int] = {}
+    members: dict[tuple[int, int], list[int]] = {}
     for file_id, file_bands in zip(ids, bands, strict=True):
         for band, bucket in enumerate(file_bands or ()):
-            key = (band, bucket)
-            hub[key] = min(hub.get(key, file_id), file_id)
-    candidates = {
-        (file_id, hub[(band, bucket)])
-        for file_id, file_bands in zip(ids, bands, strict=True)
-        for band, bucket in enumerate(file_bands or ())
-        if hub[(band, bucket)] != file_id
-    }
+            members.setdefault((band, bucket), []).append(file_id)
+    candidates = set()
+    for bucket in members.values():
+        hubs = heapq.nsmallest(config.hubs, bucket)
+        candidates.update((member, hub) for member in bucket for hub in hubs if member > hub)
     sets = {i: np.asarray(s) for i, s in zip(ids, shingles, strict=True) if s is not None}
     verified = [
         (a, b) for a, b in sorted(candidates) if _jaccard(sets[a], sets[b]) >= config.threshold

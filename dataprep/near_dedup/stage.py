@@ -57,6 +57,9 @@ class NearDedupConfig:
     bands: int | None = option(None, help="LSH bands, overriding --banding (with --rows)")
     rows: int | None = option(None, help="rows per LSH band, overriding --banding (with --bands)")
     minhash_seed: int = option(1, help="seed of the MinHash permutations (datasketch's default: 1)")
+    hubs: int = option(
+        8, help="smallest ids per LSH bucket that every member is checked against (1 = star)"
+    )
 
     def sketch_spec(self) -> SketchSpec:
         """The sketch parameters, with the banding resolved to (bands, rows)."""
@@ -112,7 +115,7 @@ def near_dedup(rows: DataFrame, config: NearDedupConfig) -> NearDedupResult:
     """
     spec = config.sketch_spec()
     sketched = sketches(rows, spec).persist(StorageLevel.MEMORY_AND_DISK)
-    candidates = star_edges(sketched).localCheckpoint()
+    candidates = star_edges(sketched, config.hubs).localCheckpoint()
     verified = verified_edges(candidates, sketched, config.threshold).localCheckpoint()
     labels, rounds = connected_components(verified)
     clustered = verified.join(labels.withColumnRenamed("id", "src"), "src")

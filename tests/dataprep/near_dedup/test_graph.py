@@ -24,6 +24,15 @@ def test_one_huge_bucket_gives_linear_star_edges(spark: SparkSession) -> None:
     assert edges - {(i, 0) for i in range(1, 2_000)} == {(i, i - 1) for i in range(3, 2_000, 2)}
 
 
+def test_each_member_is_linked_to_every_hub(spark: SparkSession) -> None:
+    rows = [(i, [7]) for i in (50, 10, 40, 30, 20)] + [(99, [8])]
+    sketches = spark.createDataFrame(rows, "id long, bands array<long>")
+    edges = {(r.src, r.dst) for r in star_edges(sketches, hubs=2).collect()}
+    assert edges == {(20, 10), (30, 10), (30, 20), (40, 10), (40, 20), (50, 10), (50, 20)}
+    with pytest.raises(ValueError):
+        star_edges(sketches, hubs=0)
+
+
 def test_files_without_bands_make_no_edges(spark: SparkSession) -> None:
     sketches = spark.createDataFrame([(1, None), (2, None), (3, [5])], "id long, bands array<long>")
     assert star_edges(sketches).count() == 0
