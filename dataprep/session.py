@@ -17,7 +17,14 @@ T = TypeVar("T")
 # Defaults applied only where the operator set nothing (--conf, spark-defaults.conf).
 # Source files average ~10 KB, so Spark's default 10,000-row Arrow batches hold ~100 MB each
 # and stall the Python workers; 1,000 rows measured ~2x faster end to end for the UDFs here.
-TUNED_DEFAULTS = {"spark.sql.execution.arrow.maxRecordsPerBatch": "1000"}
+# Near-dedup caches rows it reads twice; Spark otherwise keeps a cached plan at
+# spark.sql.shuffle.partitions (200) partitions instead of letting adaptive execution merge
+# them, and every later scan of the cache pays for 200 tiny tasks (measured 3-6x slower
+# near-dedup on 512 MB in local[2]).
+TUNED_DEFAULTS = {
+    "spark.sql.execution.arrow.maxRecordsPerBatch": "1000",
+    "spark.sql.optimizer.canChangeCachedPlanOutputPartitioning": "true",
+}
 
 
 def apply_tuned_defaults(spark: SparkSession) -> None:
