@@ -161,7 +161,7 @@ def main() -> None:
             f"spark {banding}, {hubs} hub{'s' * (hubs > 1)}": (
                 lambda b=banding, h=hubs: spark_near_dedup(rows, args.workdir, b, h, args.threshold)
             )
-            for banding, hubs in (("high_recall", 1), ("high_recall", 8), ("optimal", 8))
+            for banding, hubs in (("high_recall", 1), ("high_recall", 16), ("optimal", 16))
         },
     }
     report = {}

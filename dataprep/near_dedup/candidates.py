@@ -3,8 +3,9 @@
 The shuffle carries (band, band hash, id) only. A bucket's hubs are its `hubs` smallest ids;
 each member is linked to each hub, never to every other member: a bucket of n files gives
 fewer than n x hubs edges, so one huge bucket costs linear work. One hub (the minimum) is the
-classic star; a second and third catch the pairs whose shared buckets all hold a smaller file
-that resembles neither of them enough (measured in README, Near-dedup quality).
+classic star; more hubs catch the pairs whose shared buckets all hold smaller files that
+resemble neither of them enough, as a family of small look-alike modules does (measured in
+README, Near-dedup benchmarks).
 """
 
 from __future__ import annotations

@@ -58,7 +58,7 @@ class NearDedupConfig:
     rows: int | None = option(None, help="rows per LSH band, overriding --banding (with --bands)")
     minhash_seed: int = option(1, help="seed of the MinHash permutations (datasketch's default: 1)")
     hubs: int = option(
-        8, help="smallest ids per LSH bucket that every member is checked against (1 = star)"
+        16, help="smallest ids per LSH bucket that every member is checked against (1 = star)"
     )
 
     def sketch_spec(self) -> SketchSpec:
