@@ -9,6 +9,7 @@ Workdir layout:
     <workdir>/clean/valid/
     <workdir>/rejected/reason=<code>/   every dropped row, with `reason` as partition column
     <workdir>/funnel.json        files and bytes per stage and reason; they add up
+    <workdir>/stats/             duplication statistics (dataprep.stats)
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from dataprep.near_dedup.stage import NEAR_DEDUP_REASONS, NearDedupConfig, near_
 from dataprep.read import READ_REASONS, ReadConfig, read_dump
 from dataprep.split import SplitConfig, write_splits
 from dataprep.stage_output import finished_stage, run_stage, write_table
+from dataprep.stats import write_stats
 from dataprep.storage import Storage
 
 
@@ -42,6 +44,7 @@ class PipelineConfig:
     near: NearDedupConfig = field(default_factory=NearDedupConfig)
     near_dedup: bool = option(True, help="run MinHash near-dedup after the filters (as CodeParrot)")
     split: SplitConfig = field(default_factory=SplitConfig)
+    stats: bool = option(True, help="write duplication statistics to <workdir>/stats at the end")
     overwrite: bool = option(
         False, help="replace outputs that were made with another configuration"
     )
@@ -106,6 +109,12 @@ def run_pipeline(spark: SparkSession, config: PipelineConfig) -> dict:
         funnel["near_dedup"] = records[-1].get("details", {})
     funnel["seconds"] = timings
     storage.write_text(f"{workdir}/funnel.json", json.dumps(funnel, indent=2) + "\n")
+    if config.stats:
+        # The statistics read funnel.json, so they come after it; then it records them.
+        started = time.time()
+        funnel["stats"] = write_stats(spark, workdir)
+        timings["stats"] = round(time.time() - started, 2)
+        storage.write_text(f"{workdir}/funnel.json", json.dumps(funnel, indent=2) + "\n")
     return funnel
 
 

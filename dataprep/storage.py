@@ -95,13 +95,17 @@ class Storage:
         """Total bytes of the files under a path."""
         return int(self._fs(path).getContentSummary(self._path(path)).getLength())
 
-    def write_text(self, path: str, text: str) -> None:
-        """Write a small text file, replacing any previous one."""
+    def write_bytes(self, path: str, data: bytes) -> None:
+        """Write a small file, replacing any previous one."""
         stream = self._fs(path).create(self._path(path), True)
         try:
-            stream.write(bytearray(text.encode("utf-8")))
+            stream.write(bytearray(data))
         finally:
             stream.close()
+
+    def write_text(self, path: str, text: str) -> None:
+        """Write a small UTF-8 text file, replacing any previous one."""
+        self.write_bytes(path, text.encode("utf-8"))
 
     def read_text(self, path: str) -> str:
         """Read a small text file."""

@@ -17,6 +17,7 @@ from pyspark.sql import SparkSession
 from dataprep.funnel import format_funnel
 from dataprep.pipeline import PipelineConfig, run_pipeline
 from dataprep.session import run_job
+from dataprep.stats import format_headline
 
 
 def main(spark: SparkSession, config: PipelineConfig) -> None:
@@ -30,6 +31,8 @@ def main(spark: SparkSession, config: PipelineConfig) -> None:
             f"{near['clusters']:,} clusters (largest {near['largest_cluster']:,}), "
             f"{near['component_rounds']} component rounds"
         )
+    if "stats" in funnel:
+        print(format_headline(funnel["stats"], f"{config.workdir.rstrip('/')}/stats"))
     print(f"funnel: {config.workdir}/funnel.json, shards: {config.workdir}/clean/")
 
 

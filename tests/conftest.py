@@ -1,11 +1,14 @@
-"""Shared fixtures: one local[2] SparkSession for the whole test session, tiny dumps."""
+"""Shared fixtures: one local[2] SparkSession for the whole test session, tiny dumps, and
+a small near-duplicate corpus of real Python files."""
 
 from __future__ import annotations
 
 import gzip
 import json
 import os
+import random
 import sys
+import sysconfig
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -55,3 +58,49 @@ def write_jsonl_gz(path: Path, rows: list[dict] | list[bytes]) -> Path:
             line = row if isinstance(row, bytes) else json.dumps(row).encode()
             f.write(line + b"\n")
     return path
+
+
+def stdlib_texts(limit: int) -> list[str]:
+    """The first `limit` readable stdlib modules with some code in them, in path order."""
+    texts = []
+    for path in sorted(Path(sysconfig.get_paths()["stdlib"]).rglob("*.py")):
+        try:
+            text = path.read_text(encoding="utf-8")
+        except (UnicodeDecodeError, OSError):
+            continue
+        if 2_000 < len(text) < 60_000:
+            texts.append(text)
+        if len(texts) == limit:
+            break
+    return texts
+
+
+def edited(text: str, rng: random.Random, edits: int) -> str:
+    """`text` with `edits` lines replaced by new ones."""
+    lines = text.splitlines()
+    for _ in range(edits):
+        lines[rng.randrange(len(lines))] = f"value_{rng.randrange(10**6)} = {rng.random()}"
+    return "\n".join(lines)
+
+
+@pytest.fixture(scope="session")
+def real_files() -> list[str]:
+    """300 real Python files of the standard library."""
+    return stdlib_texts(300)
+
+
+@pytest.fixture(scope="session")
+def corpus(real_files: list[str]) -> list[tuple[int, str]]:
+    """(id, content): 150 real files plus 1-3 lightly and heavily edited copies of a third."""
+    rng = random.Random(7)
+    rows = []
+    next_id = 1_000
+    for i, text in enumerate(real_files[:150]):
+        rows.append((next_id, text))
+        next_id += 1
+        if i % 3 == 0:
+            for _ in range(rng.randint(1, 3)):
+                rows.append((next_id, edited(text, rng, rng.choice([1, 2, 5, 40]))))
+                next_id += 1
+    rng.shuffle(rows)  # ids, not positions, decide
+    return rows

@@ -58,15 +58,17 @@ def dump(tmp_path_factory):
     return root
 
 
-def _run(spark, dump, workdir, **kwargs):
-    config = PipelineConfig(read=ReadConfig(input=str(dump)), workdir=str(workdir), **kwargs)
+def _run(spark, dump, workdir, stats=False, **kwargs):
+    config = PipelineConfig(
+        read=ReadConfig(input=str(dump)), workdir=str(workdir), stats=stats, **kwargs
+    )
     return run_pipeline(spark, config)
 
 
 @pytest.fixture(scope="module")
 def workdir(spark, dump, tmp_path_factory):
     path = tmp_path_factory.mktemp("work")
-    _run(spark, dump, path)
+    _run(spark, dump, path, stats=True)
     return path
 
 
@@ -119,6 +121,15 @@ def test_near_duplicates_point_at_a_similar_kept_file(spark, workdir):
     assert clusters.where(~F.col("kept")).count() == len(near)
     funnel = json.loads((workdir / "funnel.json").read_text())
     assert funnel["near_dedup"]["removed"] == len(near)
+
+
+def test_pipeline_writes_duplication_stats(workdir):
+    funnel = json.loads((workdir / "funnel.json").read_text())
+    summary = json.loads((workdir / "stats/summary.json").read_text())
+    exact_dedup = next(s for s in funnel["stages"] if s["stage"] == "exact_dedup")
+    assert summary["n_files"] == exact_dedup["in"]["files"]
+    assert summary["n_unique"] == exact_dedup["out"]["files"]
+    assert funnel["stats"] == summary
 
 
 def test_clean_shards_have_codeparrot_columns(spark, workdir):
