@@ -7,9 +7,11 @@ import json
 import runpy
 from pathlib import Path
 
+import nbformat
 import numpy as np
 import pandas as pd
 import pytest
+from nbclient import NotebookClient
 
 from dataprep.sample import CONCENTRATION_ANCHORS, copy_counts
 from dataprep.stats import CURVE_PERCENTS, PLOTS, TABLES, load_stats, top_k, write_stats
@@ -214,3 +216,17 @@ def test_job_rerun_is_identical(spark, summary, workdir, capsys):
 def test_load_stats_says_what_to_run(tmp_path):
     with pytest.raises(FileNotFoundError, match=r"jobs/dup_stats\.py"):
         load_stats(tmp_path)
+
+
+def test_notebook_runs_top_to_bottom(summary, workdir, monkeypatch):
+    path = Path(__file__).resolve().parents[2] / "notebooks/duplication_stats.ipynb"
+    notebook = nbformat.read(path, as_version=4)
+    code = [cell for cell in notebook.cells if cell.cell_type == "code"]
+    assert not any(cell.outputs for cell in code), "the notebook is stored without outputs"
+    monkeypatch.setenv("DUP_STATS_WORKDIR", str(workdir))
+    client = NotebookClient(
+        notebook, timeout=120, kernel_name="python3", resources={"metadata": {"path": path.parent}}
+    )
+    client.execute()
+    images = [o for cell in code for o in cell.outputs if "image/png" in o.get("data", {})]
+    assert len(images) == 3  # concentration, copies, cluster sizes
