@@ -15,33 +15,23 @@ import argparse
 import json
 import os
 import shutil
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 from near_dup_reference import reference_pipeline
+from submit import ROOT, spark_submit
 
 from dataprep.sample import write_sample_dump
 from dataprep.units import parse_size
 
-ROOT = Path(__file__).resolve().parent.parent
-
 
 def spark_pass(dump: Path, output: Path, cores: int, driver_memory: str) -> dict:
     """Run jobs/near_dedup.py on the raw dump through spark-submit; return its printed summary."""
-    command = [
-        str(Path(sys.executable).parent / "spark-submit"),
-        "--master", f"local[{cores}]",
-        "--driver-memory", driver_memory,
-        str(ROOT / "jobs/near_dedup.py"),
-        "--input", str(dump),
-        "--output", str(output),
-        "--overwrite",
-    ]  # fmt: skip
-    done = subprocess.run(command, check=True, cwd=ROOT, capture_output=True, text=True)
-    summary = done.stdout[done.stdout.index("{") : done.stdout.rindex("}") + 1]
-    return json.loads(summary)
+    stdout = spark_submit(
+        "jobs/near_dedup.py", "--input", dump, "--output", output, "--overwrite",
+        cores=cores, driver_memory=driver_memory, quiet=True,
+    )  # fmt: skip
+    return json.loads(stdout[stdout.index("{") : stdout.rindex("}") + 1])
 
 
 def main() -> None:

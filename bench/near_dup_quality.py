@@ -17,8 +17,6 @@ Files with fewer than MIN_TOKENS tokens are not near-deduplicated and not counte
 from __future__ import annotations
 
 import argparse
-import subprocess
-import sys
 import time
 from collections import defaultdict
 from collections.abc import Callable, Collection, Hashable
@@ -29,10 +27,9 @@ import pyarrow.parquet as pq
 from near_dup_corpus import build_corpus, exact_dedup_rows, load_corpus
 from near_dup_reference import reference_near_dedup
 from near_dup_truth import similar_pairs, token_sets
+from submit import ROOT, spark_submit
 
 from dataprep.units import parse_size
-
-ROOT = Path(__file__).resolve().parent.parent
 
 
 def quality(
@@ -98,20 +95,11 @@ def spark_near_dedup(
     table = pa.table({c: [row[c] for row in rows] for c in columns})
     pq.write_table(table, source, row_group_size=1_000)
     output = workdir / f"spark-{banding}-{hubs}"
-    command = [
-        str(Path(sys.executable).parent / "spark-submit"),
-        "--master", "local[2]",
-        "--driver-memory", "4g",
-        str(ROOT / "jobs/near_dedup.py"),
-        "--input", str(source),
-        "--output", str(output),
-        "--no-exact-dedup",
-        "--banding", banding,
-        "--hubs", str(hubs),
-        "--threshold", str(threshold),
-        "--overwrite",
-    ]  # fmt: skip
-    subprocess.run(command, check=True, cwd=ROOT, stdout=subprocess.DEVNULL)
+    spark_submit(
+        "jobs/near_dedup.py", "--input", source, "--output", output, "--no-exact-dedup",
+        "--banding", banding, "--hubs", hubs, "--threshold", threshold, "--overwrite",
+        quiet=True,
+    )  # fmt: skip
     kept = pq.read_table(output, columns=["repo_name", "path"]).to_pylist()
     removed = pq.read_table(f"{output}_rejected", columns=["repo_name", "path", "id"]).to_pylist()
     ids = pq.read_table(output, columns=["repo_name", "path", "id"]).to_pylist() + removed

@@ -19,19 +19,16 @@ import json
 import os
 import random
 import shutil
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
+from submit import ROOT, spark_submit
 
 from dataprep.reference import reference_features, reference_hash
 from dataprep.sample import write_sample_dump
 from dataprep.units import parse_size
-
-ROOT = Path(__file__).resolve().parent.parent
 
 
 def plain_python_pass(dump: Path, output: Path, max_file_bytes: int = 1_048_576) -> dict:
@@ -95,31 +92,18 @@ def _write(writer: pq.ParquetWriter | None, rows: list[dict], output: Path) -> p
 
 def spark_pass(dump: Path, workdir: Path, cores: int, driver_memory: str) -> dict:
     """Run jobs/pipeline.py through spark-submit in local mode; return its funnel."""
-    command = [
-        str(Path(sys.executable).parent / "spark-submit"),
-        "--master", f"local[{cores}]",
-        "--driver-memory", driver_memory,
-        str(ROOT / "jobs/pipeline.py"),
-        "--input", str(dump),
-        "--workdir", str(workdir),
-        # This benchmark is the core's: read -> exact dedup -> filters -> shards.
-        "--no-near-dedup",
-        "--no-stats",
-    ]  # fmt: skip
-    subprocess.run(command, check=True, cwd=ROOT)
+    # This benchmark is the core's: read -> exact dedup -> filters -> shards.
+    core_only = ("--no-near-dedup", "--no-stats")
+    spark_submit(
+        "jobs/pipeline.py", "--input", dump, "--workdir", workdir, *core_only,
+        cores=cores, driver_memory=driver_memory,
+    )  # fmt: skip
     return json.loads((workdir / "funnel.json").read_text())
 
 
 def read_floor(dump: Path, cores: int, driver_memory: str) -> None:
     """Run bench/read_floor_job.py (gzip + JSON parse only) through spark-submit."""
-    command = [
-        str(Path(sys.executable).parent / "spark-submit"),
-        "--master", f"local[{cores}]",
-        "--driver-memory", driver_memory,
-        str(ROOT / "bench/read_floor_job.py"),
-        str(dump),
-    ]  # fmt: skip
-    subprocess.run(command, check=True, cwd=ROOT)
+    spark_submit("bench/read_floor_job.py", dump, cores=cores, driver_memory=driver_memory)
 
 
 def main() -> None:
