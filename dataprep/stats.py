@@ -315,16 +315,11 @@ def plot_concentration(stats: Stats, ax: Axes | None = None) -> Axes:
 
 def plot_copies_histogram(stats: Stats, ax: Axes | None = None) -> Axes:
     """Number of unique files per copies value, log-log."""
-    ax = _axes(ax)
     table = stats.copies_histogram
-    ax.plot(table["copies"], table["unique_files"], "o", markersize=3)
-    ax.set_xscale("log")
-    ax.set_yscale("log")
-    ax.set_xlabel("copies of a unique file")
-    ax.set_ylabel("unique files")
-    ax.set_title("Copies per unique file")
-    ax.grid(True, which="both", alpha=0.3)
-    return ax
+    return _loglog(
+        _axes(ax), table["copies"], table["unique_files"], "copies of a unique file",
+        "unique files", "Copies per unique file",
+    )  # fmt: skip
 
 
 def plot_cluster_sizes(stats: Stats, ax: Axes | None = None) -> Axes:
@@ -333,13 +328,21 @@ def plot_cluster_sizes(stats: Stats, ax: Axes | None = None) -> Axes:
     table = stats.cluster_sizes
     if table.empty:
         ax.text(0.5, 0.5, "no near-duplicate clusters", ha="center", transform=ax.transAxes)
-    else:
-        ax.plot(table["cluster_size"], table["clusters"], "o", markersize=3)
+    return _loglog(
+        ax, table["cluster_size"], table["clusters"], "files in the cluster", "clusters",
+        "Near-duplicate cluster sizes",
+    )  # fmt: skip
+
+
+def _loglog(ax: Axes, x: pd.Series, y: pd.Series, xlabel: str, ylabel: str, title: str) -> Axes:
+    # A log scale needs data: an empty table keeps the axes linear.
+    if len(x):
+        ax.plot(x, y, "o", markersize=3)
         ax.set_xscale("log")
         ax.set_yscale("log")
-    ax.set_xlabel("files in the cluster")
-    ax.set_ylabel("clusters")
-    ax.set_title("Near-duplicate cluster sizes")
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.set_title(title)
     ax.grid(True, which="both", alpha=0.3)
     return ax
 
