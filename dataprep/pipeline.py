@@ -10,6 +10,8 @@ Workdir layout:
     <workdir>/rejected/reason=<code>/   every dropped row, with `reason` as partition column
     <workdir>/funnel.json        files and bytes per stage and reason; they add up
     <workdir>/stats/             duplication statistics (dataprep.stats)
+    <workdir>/tokenizer/         with --train-tokenizer: the tokenizer of the ratio filter,
+    <workdir>/first_pass/        trained on the kept rows of a first pass without that filter
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import dataclasses
 import json
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
@@ -32,6 +35,7 @@ from dataprep.split import SplitConfig, write_splits
 from dataprep.stage_output import finished_stage, run_stage, write_table
 from dataprep.stats import write_stats
 from dataprep.storage import Storage
+from dataprep.tokenizer import train_tokenizer
 
 
 @dataclass(frozen=True)
@@ -45,6 +49,14 @@ class PipelineConfig:
     near_dedup: bool = option(True, help="run MinHash near-dedup after the filters (as CodeParrot)")
     split: SplitConfig = field(default_factory=SplitConfig)
     stats: bool = option(True, help="write duplication statistics to <workdir>/stats at the end")
+    train_tokenizer: bool = option(
+        False,
+        help="two-pass recipe: read, dedup and filter without the char_token_ratio filter into "
+        "<workdir>/first_pass, train <workdir>/tokenizer on the kept files, then run the "
+        "pipeline with that tokenizer (local workdir; excludes --tokenizer)",
+    )
+    tokenizer_vocab_size: int = option(32_768, help="vocabulary of --train-tokenizer's tokenizer")
+    tokenizer_examples: int = option(200_000, help="files --train-tokenizer trains on, at most")
     overwrite: bool = option(
         False, help="replace outputs that were made with another configuration"
     )
@@ -56,23 +68,14 @@ def run_pipeline(spark: SparkSession, config: PipelineConfig) -> dict:
     workdir = config.workdir.rstrip("/")
     timings = {}
 
+    if config.train_tokenizer:
+        started = time.time()
+        config = _with_trained_tokenizer(spark, config, workdir)
+        timings["first_pass_and_tokenizer"] = round(time.time() - started, 2)
+
     started = time.time()
-    prepare_config = {
-        "input": storage.qualify(config.read.input),
-        "read": dataclasses.asdict(config.read) | {"input": None},
-        "filters": dataclasses.asdict(config.filters),
-    }
     filtered = f"{workdir}/filtered"
-    prepared = run_stage(
-        spark,
-        lambda: codex_filters(exact_dedup(read_dump(spark, config.read)), config.filters),
-        output=filtered,
-        rejected=f"{workdir}/rejected",
-        reasons=READ_REASONS + EXACT_DEDUP_REASONS + FILTER_REASONS,
-        config=prepare_config,
-        overwrite=config.overwrite,
-        upstream=storage.fingerprint(config.read.input),
-    )
+    prepared = _prepare_stage(spark, config, workdir)
     timings["read_dedup_filter"] = round(time.time() - started, 2)
     records, kept, skipped = (
         [prepared],
@@ -116,6 +119,57 @@ def run_pipeline(spark: SparkSession, config: PipelineConfig) -> dict:
         timings["stats"] = round(time.time() - started, 2)
         storage.write_text(f"{workdir}/funnel.json", json.dumps(funnel, indent=2) + "\n")
     return funnel
+
+
+def _prepare_stage(spark: SparkSession, config: PipelineConfig, workdir: str) -> dict:
+    """Read, exact-dedup and filter the dump into `<workdir>/filtered` and `<workdir>/rejected`."""
+    storage = Storage(spark)
+    return run_stage(
+        spark,
+        lambda: codex_filters(exact_dedup(read_dump(spark, config.read)), config.filters),
+        output=f"{workdir}/filtered",
+        rejected=f"{workdir}/rejected",
+        reasons=READ_REASONS + EXACT_DEDUP_REASONS + FILTER_REASONS,
+        config={
+            "input": storage.qualify(config.read.input),
+            "read": dataclasses.asdict(config.read) | {"input": None},
+            "filters": dataclasses.asdict(config.filters),
+        },
+        overwrite=config.overwrite,
+        upstream=storage.fingerprint(config.read.input),
+    )
+
+
+def _with_trained_tokenizer(
+    spark: SparkSession, config: PipelineConfig, workdir: str
+) -> PipelineConfig:
+    """The two-pass recipe's first pass: `config` with a tokenizer trained on pre-filtered files.
+
+    The ratio filter needs a tokenizer of the data it filters; the kept files of a pass with
+    every other filter are that data, so the tokenizer is trained on them (once: a rerun finds
+    it and its first pass done).
+    """
+    if config.filters.tokenizer:
+        raise ValueError("--train-tokenizer trains the ratio filter's tokenizer; drop --tokenizer")
+    qualified = Storage(spark).qualify(workdir)
+    if not qualified.startswith("file:"):
+        raise ValueError(
+            f"--train-tokenizer needs a local workdir, not {qualified}: train with "
+            "jobs/train_tokenizer.py on a first pass and give the pipeline --tokenizer"
+        )
+    local = Path(qualified.removeprefix("file:"))
+    tokenizer = local / "tokenizer"
+    _prepare_stage(spark, config, f"{workdir}/first_pass")
+    if not (tokenizer / "tokenizer.json").exists():
+        train_tokenizer(
+            local / "first_pass" / "filtered",
+            tokenizer,
+            vocab_size=config.tokenizer_vocab_size,
+            n_examples=config.tokenizer_examples,
+        )
+    return dataclasses.replace(
+        config, filters=dataclasses.replace(config.filters, tokenizer=str(tokenizer))
+    )
 
 
 def _near_dedup_stage(

@@ -8,9 +8,11 @@ Parquet shards, streamed in batches.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import numpy as np
 import pyarrow.dataset as ds
 from tokenizers import Tokenizer, decoders, models, pre_tokenizers, processors, trainers
 from transformers import PreTrainedTokenizerFast
@@ -29,11 +31,15 @@ def byte_level_bpe() -> Tokenizer:
     return tokenizer
 
 
+def _contents(data: str | Path) -> ds.Dataset:
+    return ds.dataset(str(data), format="parquet")  # skips _SUCCESS and other _ files
+
+
 def iter_contents(
     data: str | Path, n_examples: int, batch_size: int = 1_000
 ) -> Iterator[list[str]]:
     """Batches of `content` from the Parquet files under `data`, `n_examples` files at most."""
-    dataset = ds.dataset(str(data), format="parquet")  # skips _SUCCESS and other _ files
+    dataset = _contents(data)
     left = n_examples
     for batch in dataset.to_batches(columns=["content"], batch_size=batch_size):
         texts = [text for text in batch.column("content").to_pylist() if text]
@@ -51,8 +57,11 @@ def train_tokenizer(
     vocab_size: int = 32_768,
     n_examples: int = 200_000,
     show_progress: bool = True,
-) -> PreTrainedTokenizerFast:
-    """Train on up to `n_examples` files under `data`; save where AutoTokenizer loads it."""
+) -> tuple[PreTrainedTokenizerFast, dict]:
+    """Train on up to `n_examples` files under `data`; save where AutoTokenizer loads it.
+
+    Returns the tokenizer and what training read: files, UTF-8 bytes, seconds, MB/s.
+    """
     tokenizer = byte_level_bpe()
     trainer = trainers.BpeTrainer(
         vocab_size=vocab_size,
@@ -60,7 +69,19 @@ def train_tokenizer(
         initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
         show_progress=show_progress,
     )
-    tokenizer.train_from_iterator(iter_contents(data, n_examples), trainer=trainer)
+    read = {"files": 0, "bytes": 0}
+
+    def counted() -> Iterator[list[str]]:
+        for texts in iter_contents(data, n_examples):
+            read["files"] += len(texts)
+            read["bytes"] += sum(len(text.encode("utf-8")) for text in texts)
+            yield texts
+
+    started = time.perf_counter()
+    # The row count from the Parquet footers gives the progress bar its total.
+    length = min(n_examples, _contents(data).count_rows())
+    tokenizer.train_from_iterator(counted(), trainer=trainer, length=length)
+    seconds = time.perf_counter() - started
     wrapped = PreTrainedTokenizerFast(
         tokenizer_object=tokenizer,
         bos_token=EOS,
@@ -71,4 +92,35 @@ def train_tokenizer(
         clean_up_tokenization_spaces=False,
     )
     wrapped.save_pretrained(str(output))
-    return wrapped
+    stats = {
+        **read,
+        "seconds": round(seconds, 2),
+        "mb_per_s": round(read["bytes"] / 1e6 / seconds, 2),
+    }
+    return wrapped, stats
+
+
+def measure_tokenizer(tokenizer: Tokenizer, data: str | Path, n_examples: int = 10_000) -> dict:
+    """Characters per token, share of the vocabulary used and one-core encode speed on `data`."""
+    used = np.zeros(tokenizer.get_vocab_size(), dtype=bool)
+    files = chars = tokens = nbytes = 0
+    seconds = 0.0
+    for texts in iter_contents(data, n_examples):
+        files += len(texts)
+        started = time.perf_counter()
+        # One text per call: encoding a single text never fans out to other cores.
+        encodings = [tokenizer.encode(text, add_special_tokens=False) for text in texts]
+        seconds += time.perf_counter() - started
+        for text, encoding in zip(texts, encodings, strict=True):
+            used[encoding.ids] = True
+            chars += len(text)
+            nbytes += len(text.encode("utf-8"))
+            tokens += len(encoding.ids)
+    if not tokens:
+        raise ValueError(f"no text to measure the tokenizer on under {data}")
+    return {
+        "files": files,
+        "chars_per_token": round(chars / tokens, 3),
+        "vocab_used": round(float(used.mean()), 4),
+        "encode_mb_per_s_per_core": round(nbytes / 1e6 / seconds, 2),
+    }

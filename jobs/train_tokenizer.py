@@ -3,16 +3,20 @@
     python jobs/train_tokenizer.py --data work/demo/clean/train --output work/demo/tokenizer
 
 The output folder loads with `transformers.AutoTokenizer.from_pretrained(...)`; its
-tokenizer.json also serves the pipeline's char_token_ratio filter (`--tokenizer`).
+tokenizer.json also serves the pipeline's char_token_ratio filter (`--tokenizer`) and the
+pretokenization job. <output>/report.json holds what training read and how fast, and, on the
+held-out files (--valid, by default the `valid` folder beside --data), characters per token,
+the share of the vocabulary used and the encode speed of one core.
 """
 
 from __future__ import annotations
 
-import time
+import json
 from dataclasses import dataclass
+from pathlib import Path
 
 from dataprep.cli import option, parse_config
-from dataprep.tokenizer import train_tokenizer
+from dataprep.tokenizer import measure_tokenizer, train_tokenizer
 
 
 @dataclass(frozen=True)
@@ -23,15 +27,44 @@ class TrainTokenizerJob:
     output: str = option(help="folder to save the tokenizer in (W/tokenizer)")
     vocab_size: int = option(32_768, help="vocabulary size, special token included")
     n_examples: int = option(200_000, help="files to train on, at most (CodeParrot: 200,000)")
+    valid: str | None = option(
+        None, help="held-out shards to measure on (default: the `valid` folder beside --data)"
+    )
+    n_valid: int = option(10_000, help="held-out files to measure on, at most")
+
+
+def held_out(job: TrainTokenizerJob) -> Path | None:
+    """The held-out folder: --valid, else `valid` beside --data when it exists."""
+    if job.valid:
+        return Path(job.valid)
+    sibling = Path(job.data).parent / "valid"
+    return sibling if sibling.is_dir() and sibling != Path(job.data) else None
 
 
 def main(job: TrainTokenizerJob) -> None:
-    """Train, save and print the vocabulary size and the time it took."""
-    started = time.time()
-    tokenizer = train_tokenizer(
+    """Train, save, measure on held-out files, and write and print the report."""
+    tokenizer, training = train_tokenizer(
         job.data, job.output, vocab_size=job.vocab_size, n_examples=job.n_examples
     )
-    print(f"{len(tokenizer):,} tokens, saved to {job.output} in {time.time() - started:.1f}s")
+    report = {"vocab_size": len(tokenizer), "training": training}
+    valid = held_out(job)
+    if valid is not None:
+        report["valid"] = {
+            "data": str(valid),
+            **measure_tokenizer(tokenizer.backend_tokenizer, valid, job.n_valid),
+        }
+    (Path(job.output) / "report.json").write_text(json.dumps(report, indent=2) + "\n")
+    print(
+        f"{len(tokenizer):,} tokens from {training['files']:,} files "
+        f"({training['bytes'] / 1e6:,.1f} MB, {training['mb_per_s']} MB/s), saved to {job.output}"
+    )
+    if valid is not None:
+        v = report["valid"]
+        print(
+            f"held out ({v['files']:,} files of {valid}): {v['chars_per_token']} chars/token, "
+            f"{v['vocab_used']:.1%} of the vocabulary used, "
+            f"encode {v['encode_mb_per_s_per_core']} MB/s per core"
+        )
 
 
 if __name__ == "__main__":

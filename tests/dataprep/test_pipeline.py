@@ -10,6 +10,7 @@ import shutil
 import pytest
 from conftest import raw_row, write_jsonl_gz
 from pyspark.sql import functions as F
+from transformers import AutoTokenizer
 
 from dataprep.filters import FilterConfig
 from dataprep.near_dedup.shingles import jaccard, tokens
@@ -207,3 +208,39 @@ def test_broken_dump_finishes_and_conserves(spark, tmp_path):
     assert funnel["input"]["files"] == kept + rejected.count()
     clean = spark.read.parquet(str(tmp_path / "w/clean/train"), str(tmp_path / "w/clean/valid"))
     assert kept == clean.count()
+
+
+def test_two_pass_recipe_trains_the_ratio_filters_tokenizer(spark, tmp_path):
+    rng = random.Random(5)
+    code = [raw_row("u/r", f"m{i}.py", _code(i, rng)) for i in range(60)]
+    # CJK text in a valid Python file: passes every other filter, tokenizes at < 1.5 chars/token.
+    noise = [
+        raw_row("u/n", f"n{i}.py", f's = "{_cjk(rng, 300)}"\n' + _code(100 + i, rng))
+        for i in range(4)
+    ]
+    write_jsonl_gz(tmp_path / "dump/file-000001.json.gz", code + noise)
+    two_pass = {"train_tokenizer": True, "tokenizer_vocab_size": 400, "near_dedup": False}
+    funnel = _run(spark, tmp_path / "dump", tmp_path / "w", **two_pass)
+    assert funnel["rejected"]["char_token_ratio"]["files"] == len(noise)
+    filters = next(stage for stage in funnel["stages"] if stage["stage"] == "filters")
+    assert "char_token_ratio" not in filters.get("skipped", [])
+    tokenizer = AutoTokenizer.from_pretrained(str(tmp_path / "w/tokenizer"))
+    assert len(tokenizer) == 400
+    rejected = spark.read.parquet(str(tmp_path / "w/rejected")).where("reason = 'char_token_ratio'")
+    assert sorted(r.path for r in rejected.collect()) == sorted(r["path"] for r in noise)
+    first_pass = spark.read.parquet(str(tmp_path / "w/first_pass/filtered"))
+    assert first_pass.where(F.col("path").startswith("n")).count() == len(noise)
+    # A rerun finds the tokenizer and every stage done.
+    assert _run(spark, tmp_path / "dump", tmp_path / "w", **two_pass)["kept"] == funnel["kept"]
+    with pytest.raises(ValueError, match="drop --tokenizer"):
+        _run(
+            spark,
+            tmp_path / "dump",
+            tmp_path / "w2",
+            train_tokenizer=True,
+            filters=FilterConfig(tokenizer=str(tmp_path / "w/tokenizer")),
+        )
+
+
+def _cjk(rng: random.Random, n: int) -> str:
+    return "".join(chr(0x4E00 + rng.randrange(20_000)) for _ in range(n))

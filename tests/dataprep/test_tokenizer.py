@@ -9,9 +9,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from transformers import AutoTokenizer
 
-from dataprep.tokenizer import EOS, iter_contents, train_tokenizer
+from dataprep.tokenizer import EOS, iter_contents
 
-VOCAB = 600
+VOCAB = 600  # the size conftest's tokenizer_dir is trained to
 
 
 @pytest.fixture(scope="module")
@@ -28,10 +28,8 @@ def shards(tmp_path_factory, real_files):
 
 
 @pytest.fixture(scope="module")
-def trained(shards, tmp_path_factory):
-    output = tmp_path_factory.mktemp("tokenizer")
-    train_tokenizer(shards, output, vocab_size=VOCAB, n_examples=200, show_progress=False)
-    return AutoTokenizer.from_pretrained(str(output))
+def trained(tokenizer_dir):
+    return AutoTokenizer.from_pretrained(str(tokenizer_dir))
 
 
 def test_autotokenizer_loads_it_with_the_special_tokens(trained):

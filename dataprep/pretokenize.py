@@ -1,0 +1,177 @@
+"""Pretokenization: clean Parquet shards -> packed token shards that training memory-maps.
+
+Every clean shard becomes one token shard: the ids of its documents, in order, each document
+followed by `<|endoftext|>` (as CodeParrot's ConstantLengthDataset joins them), stored as raw
+little-endian integers (uint16 while the vocabulary fits, else uint32). One Spark task per
+shard reads it in Arrow batches, encodes, and streams the ids out, so the work scales with the
+number of shards and no task holds more than a batch of text.
+
+Output layout (written under a temporary folder, moved into place when every task is done):
+    <output>/<split>/part-00000.bin   packed ids of clean shard 0 of <split>, and so on
+    <output>/meta.json                dtype, eos id, vocabulary, per-shard and per-split counts
+    <output>/_SUCCESS
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import uuid
+from collections.abc import Iterable
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+import pyarrow.fs as pafs
+import pyarrow.parquet as pq
+from pyspark.sql import SparkSession
+from tokenizers import Tokenizer
+
+from dataprep.storage import SUCCESS, Storage
+from dataprep.tokenizer import EOS
+
+META = "meta.json"
+_BATCH_ROWS = 1_000
+
+
+def token_dtype(vocab_size: int) -> np.dtype:
+    """The smallest unsigned little-endian integer holding every id of the vocabulary."""
+    return np.dtype("<u2") if vocab_size <= 2**16 else np.dtype("<u4")
+
+
+def pack_documents(tokenizer: Tokenizer, texts: list[str], dtype: np.dtype) -> np.ndarray:
+    """The ids of `texts`, each document followed by the end-of-text id, as one flat array."""
+    eos_id = tokenizer.token_to_id(EOS)
+    encodings = tokenizer.encode_batch_fast(texts, add_special_tokens=False)
+    lengths = np.fromiter((len(e.ids) + 1 for e in encodings), dtype=np.int64, count=len(texts))
+    packed = np.empty(int(lengths.sum()), dtype=dtype)
+    end = 0
+    for encoding, length in zip(encodings, lengths, strict=True):
+        packed[end : end + length - 1] = encoding.ids
+        packed[end + length - 1] = eos_id
+        end += length
+    return packed
+
+
+@lru_cache(maxsize=2)
+def _tokenizer_from_json(text: str) -> Tokenizer:
+    """One parsed tokenizer per Python worker, however many tasks it runs."""
+    tokenizer = Tokenizer.from_str(text)
+    # A file that contains the text "<|endoftext|>" must not end its document there: inside
+    # content, special tokens are encoded as the bytes they are.
+    tokenizer.encode_special_tokens = True
+    return tokenizer
+
+
+def arrow_filesystem(uri: str) -> tuple[pafs.FileSystem, str]:
+    """A pyarrow filesystem and path for a Hadoop-style URI (file:, hdfs://, s3a://, gs://)."""
+    if uri.startswith("file:"):
+        return pafs.LocalFileSystem(), "/" + uri[len("file:") :].lstrip("/")
+    if uri.startswith("s3a://"):
+        uri = "s3://" + uri[len("s3a://") :]
+    return pafs.FileSystem.from_uri(uri)
+
+
+def tokenize_shard(source: str, target: str, tokenizer_json: str) -> dict:
+    """Encode the clean shard `source` into the token shard `target`; return its counts."""
+    tokenizer = _tokenizer_from_json(tokenizer_json)
+    dtype = token_dtype(tokenizer.get_vocab_size())
+    in_fs, in_path = arrow_filesystem(source)
+    out_fs, out_path = arrow_filesystem(target)
+    # A retried or speculative task writes its own file, then moves it over the target:
+    # the content is the same whichever attempt wins.
+    attempt = f"{out_path}.{uuid.uuid4().hex}.tmp"
+    docs = tokens = chars = 0
+    with in_fs.open_input_file(in_path) as raw, out_fs.open_output_stream(attempt) as out:
+        for batch in pq.ParquetFile(raw).iter_batches(batch_size=_BATCH_ROWS, columns=["content"]):
+            texts = [text or "" for text in batch.column("content").to_pylist()]
+            packed = pack_documents(tokenizer, texts, dtype)
+            out.write(packed.tobytes())
+            docs += len(texts)
+            tokens += len(packed)
+            chars += sum(len(text) for text in texts)
+    out_fs.move(attempt, out_path)
+    return {"docs": docs, "tokens": tokens, "chars": chars}
+
+
+def _split_names(storage: Storage, data: str) -> list[str]:
+    return [
+        name
+        for name in storage.list_names(data)
+        if not name.startswith(("_", ".")) and storage.glob_files(f"{data}/{name}")
+    ]
+
+
+def pretokenize(
+    spark: SparkSession,
+    data: str,
+    tokenizer_dir: str,
+    output: str,
+    splits: Iterable[str] | None = None,
+) -> dict:
+    """Pack every split under `data` (train/, valid/ of Parquet shards) into `output`."""
+    storage = Storage(spark)
+    data, output = storage.qualify(data.rstrip("/")), storage.qualify(output.rstrip("/"))
+    tokenizer_json = (Path(tokenizer_dir) / "tokenizer.json").read_text(encoding="utf-8")
+    tokenizer = _tokenizer_from_json(tokenizer_json)
+    if tokenizer.token_to_id(EOS) is None:
+        raise ValueError(f"the tokenizer in {tokenizer_dir} has no {EOS} token")
+    names = list(splits) if splits is not None else _split_names(storage, data)
+    if not names:
+        raise FileNotFoundError(f"no split folders with Parquet shards under {data}")
+
+    tmp = f"{storage.parent(output)}/_tmp-{uuid.uuid4().hex}"
+    tasks = []
+    for name in names:
+        sources = storage.glob_files(f"{data}/{name}")
+        if not sources:
+            raise FileNotFoundError(f"no Parquet shards under {data}/{name}")
+        storage.mkdirs(f"{tmp}/{name}")
+        tasks += [(name, f"part-{i:05d}.bin", source) for i, source in enumerate(sources)]
+    shared = spark.sparkContext.broadcast(tokenizer_json)
+    results = (
+        spark.sparkContext.parallelize(tasks, len(tasks))
+        .map(lambda t: tokenize_shard(t[2], f"{tmp}/{t[0]}/{t[1]}", shared.value))
+        .collect()  # one small dict of counts per shard
+    )
+    shared.destroy()
+
+    meta = {
+        "dtype": token_dtype(tokenizer.get_vocab_size()).str,
+        "eos_id": tokenizer.token_to_id(EOS),
+        "vocab_size": tokenizer.get_vocab_size(),
+        "tokenizer_sha256": hashlib.sha256(tokenizer_json.encode()).hexdigest(),
+        "source": data,
+        "splits": {},
+    }
+    for (name, file, source), counts in zip(tasks, results, strict=True):
+        split = meta["splits"].setdefault(name, {"docs": 0, "tokens": 0, "chars": 0, "shards": []})
+        split["shards"].append({"file": file, "source": source, **counts})
+        for key in ("docs", "tokens", "chars"):
+            split[key] += counts[key]
+    storage.write_text(f"{tmp}/{META}", json.dumps(meta, indent=2) + "\n")
+    storage.delete(output)
+    storage.rename(tmp, output)
+    storage.write_text(f"{output}/{SUCCESS}", "")
+    return meta
+
+
+def load_meta(output: str | Path) -> dict:
+    """The meta.json of a finished pretokenized folder (local path); refuses an unfinished one."""
+    root = Path(output)
+    if not (root / SUCCESS).exists():
+        raise FileNotFoundError(f"{root} is not a finished pretokenized folder (no {SUCCESS})")
+    return json.loads((root / META).read_text(encoding="utf-8"))
+
+
+def open_shards(output: str | Path, split: str) -> list[np.memmap]:
+    """The token shards of `split`, memory-mapped read-only, in order."""
+    meta = load_meta(output)
+    if split not in meta["splits"]:
+        raise KeyError(f"no split {split!r} in {output}; found {sorted(meta['splits'])}")
+    dtype = np.dtype(meta["dtype"])
+    return [
+        np.memmap(Path(output) / split / shard["file"], dtype=dtype, mode="r")
+        for shard in meta["splits"][split]["shards"]
+        if shard["tokens"]
+    ]
