@@ -1,1 +1,1 @@
-"""GPT-2 code models: tokenizer, configs, datasets, training and evaluation (see the issues)."""
+"""GPT-2 code models after CodeParrot: configs, data loading, training and evaluation."""

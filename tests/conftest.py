@@ -12,10 +12,14 @@ import sysconfig
 from collections.abc import Iterator
 from pathlib import Path
 
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 from pyspark.sql import SparkSession
 
+from dataprep.pretokenize import pretokenize
 from dataprep.session import apply_tuned_defaults
+from dataprep.tokenizer import train_tokenizer
 
 
 @pytest.fixture(scope="session")
@@ -87,6 +91,38 @@ def edited(text: str, rng: random.Random, edits: int) -> str:
 def real_files() -> list[str]:
     """300 real Python files of the standard library."""
     return stdlib_texts(300)
+
+
+@pytest.fixture(scope="session")
+def tokenizer_dir(tmp_path_factory: pytest.TempPathFactory, real_files: list[str]) -> Path:
+    """A small byte-level BPE (600 tokens) trained on the real files, saved as a folder."""
+    shard = tmp_path_factory.mktemp("tokenizer_data") / "part-0.parquet"
+    pq.write_table(pa.table({"content": real_files}), shard)
+    output = tmp_path_factory.mktemp("tokenizer")
+    train_tokenizer(shard.parent, output, vocab_size=600, n_examples=200, show_progress=False)
+    return output
+
+
+@pytest.fixture(scope="session")
+def tokens_dir(
+    spark: SparkSession,
+    tmp_path_factory: pytest.TempPathFactory,
+    real_files: list[str],
+    tokenizer_dir: Path,
+) -> Path:
+    """Real files pretokenized with `tokenizer_dir`: train/ in three shards, valid/ in one."""
+    clean = tmp_path_factory.mktemp("clean_for_tokens")
+    parts = {
+        "train": [real_files[:100], real_files[100:200], real_files[200:280]],
+        "valid": [real_files[280:]],
+    }
+    for split, shards in parts.items():
+        (clean / split).mkdir()
+        for n, docs in enumerate(shards):
+            pq.write_table(pa.table({"content": docs}), clean / split / f"part-{n:05d}.parquet")
+    output = tmp_path_factory.mktemp("tokens") / "tokens"
+    pretokenize(spark, str(clean), str(tokenizer_dir), str(output))
+    return output
 
 
 @pytest.fixture(scope="session")

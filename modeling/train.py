@@ -1,0 +1,369 @@
+"""The training loop: Accelerate over packed windows, CodeParrot's recipes, exact resume.
+
+One optimizer step takes `global_batch` sequences: `micro_batch` per process per forward
+pass, `global_batch / (micro_batch * processes)` passes accumulated through
+`accelerator.accumulate`. The learning rate follows the recipe's warmup and cosine decay in
+optimizer steps, whatever the number of processes. A checkpoint (`accelerator.save_state`)
+holds model, optimizer, scheduler, RNG states and the data position (epoch and batches
+consumed), so `--resume` continues with the very batch and random numbers that came next.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import shutil
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import torch
+from accelerate import Accelerator, PartialState
+from accelerate.utils import GradientAccumulationPlugin, set_seed
+from torch.utils.data import DataLoader
+from torch.utils.tensorboard import SummaryWriter
+from tqdm.auto import tqdm
+from transformers import AutoModelForCausalLM, AutoTokenizer
+
+from dataprep.cli import option
+from modeling.data.packed import PackedWindows, WindowOrder
+from modeling.metrics import flops_per_token, mfu, non_embedding_params, peak_flops
+from modeling.optim import adamw, cosine_schedule
+
+CHECKPOINTS = "checkpoints"
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """The settings of one of CodeParrot's runs, in global (all-process) terms."""
+
+    global_batch: int
+    micro_batch: int
+    lr: float
+    warmup_steps: int
+    max_steps: int
+
+
+RECIPES = {
+    # codeparrot-small: 12 sequences per GPU on 16 GPUs, no accumulation.
+    "codeparrot-small": Recipe(
+        global_batch=192, micro_batch=12, lr=5e-4, warmup_steps=2000, max_steps=150_000
+    ),
+    # codeparrot (1.5B): 2 sequences per GPU on 16 GPUs, 16 accumulation steps.
+    "codeparrot": Recipe(
+        global_batch=512, micro_batch=2, lr=2e-4, warmup_steps=750, max_steps=50_000
+    ),
+}
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Settings of a training run; the recipe fills in whatever is left unset."""
+
+    model: str = option(help="model folder to start from (jobs/init_model.py's output)")
+    data: str = option(help="pretokenized folder with train/ and valid/ (jobs/pretokenize.py)")
+    output: str = option(help="folder for checkpoints, logs and the trained model")
+    recipe: str = option("codeparrot-small", help="codeparrot-small or codeparrot (1.5B)")
+    global_batch: int | None = option(None, help="sequences per optimizer step, all processes")
+    micro_batch: int | None = option(None, help="sequences per forward pass on one process")
+    lr: float | None = option(None, help="peak learning rate")
+    warmup_steps: int | None = option(None, help="linear warmup, in optimizer steps")
+    max_steps: int | None = option(None, help="optimizer steps; the cosine reaches 0 there")
+    stop_at_step: int | None = option(
+        None, help="end this run after that step with a checkpoint (e.g. a job's time limit)"
+    )
+    seq_len: int | None = option(None, help="tokens per sequence (default: the model's context)")
+    weight_decay: float = option(0.1, help="AdamW decay of all weights but biases and ln_*")
+    grad_clip: float = option(1.0, help="clip the gradient norm to this")
+    mixed_precision: str = option("bf16", help="bf16, fp16 or no")
+    attn: str = option("sdpa", help="attention implementation: sdpa, eager or flash_attention_2")
+    gradient_checkpointing: bool = option(False, help="recompute activations in the backward")
+    compile: bool = option(False, help="torch.compile the model")
+    shuffle: bool = option(True, help="shuffle the windows, a new order each epoch")
+    num_workers: int = option(1, help="DataLoader worker processes per training process")
+    eval_every: int = option(1000, help="evaluate on the valid split every this many steps")
+    eval_batches: int = option(50, help="valid batches per evaluation, per process")
+    save_every: int = option(1000, help="checkpoint every this many steps")
+    keep_last: int = option(3, help="checkpoints to keep")
+    log_every: int = option(10, help="log every this many steps")
+    resume: bool = option(False, help="continue from the latest checkpoint under --output")
+    seed: int = option(1, help="seed of data order, dropout and everything random")
+
+
+class DataPosition:
+    """Where the run is in the data, saved with every checkpoint."""
+
+    def __init__(self) -> None:
+        self.epoch = 0
+        self.batches = 0  # micro-batches of the current epoch consumed by each process
+        self.step = 0  # optimizer steps done
+
+    def state_dict(self) -> dict:
+        """The position as a plain dict."""
+        return {"epoch": self.epoch, "batches": self.batches, "step": self.step}
+
+    def load_state_dict(self, state: dict) -> None:
+        """Restore a saved position."""
+        self.epoch, self.batches, self.step = state["epoch"], state["batches"], state["step"]
+
+
+def resolve(config: TrainConfig, n_processes: int) -> tuple[Recipe, int]:
+    """The recipe with the command line's overrides, and the accumulation steps it needs."""
+    if config.recipe not in RECIPES:
+        raise ValueError(f"unknown recipe {config.recipe!r}; choose one of {', '.join(RECIPES)}")
+    base = asdict(RECIPES[config.recipe])
+    recipe = Recipe(
+        **{k: v if getattr(config, k) is None else getattr(config, k) for k, v in base.items()}
+    )
+    per_pass = recipe.micro_batch * n_processes
+    if recipe.global_batch % per_pass:
+        raise ValueError(
+            f"global batch {recipe.global_batch} is not a multiple of micro batch "
+            f"{recipe.micro_batch} x {n_processes} processes"
+        )
+    return recipe, recipe.global_batch // per_pass
+
+
+def checkpoints(output: str | Path) -> list[Path]:
+    """Checkpoint folders under `output`, oldest first."""
+    root = Path(output) / CHECKPOINTS
+    return sorted(root.glob("step-*")) if root.is_dir() else []
+
+
+@torch.no_grad()
+def evaluate(
+    accelerator: Accelerator, model: torch.nn.Module, loader: DataLoader, max_batches: int
+) -> dict:
+    """Mean loss and perplexity over up to `max_batches` valid batches per process."""
+    model.eval()
+    losses = []
+    for n, batch in enumerate(loader):
+        if n == max_batches:
+            break
+        loss = model(**batch).loss
+        losses.append(
+            accelerator.gather_for_metrics(loss.detach().float().repeat(len(batch["input_ids"])))
+        )
+    model.train()
+    loss = torch.cat(losses).mean().item()
+    return {"valid_loss": loss, "perplexity": math.exp(min(loss, 50.0))}
+
+
+def train(config: TrainConfig) -> dict:
+    """Train; return the last logged metrics and evaluation."""
+    recipe, accumulation = resolve(config, PartialState().num_processes)
+    accelerator = Accelerator(
+        mixed_precision=config.mixed_precision,
+        gradient_accumulation_plugin=GradientAccumulationPlugin(
+            num_steps=accumulation, sync_with_dataloader=False
+        ),
+    )
+    set_seed(config.seed)
+    output = Path(config.output)
+    model = AutoModelForCausalLM.from_pretrained(config.model, attn_implementation=config.attn)
+    if config.gradient_checkpointing:
+        model.gradient_checkpointing_enable()
+        model.config.use_cache = False
+    seq_len = config.seq_len or model.config.n_positions
+    per_token = flops_per_token(non_embedding_params(model), model.config, seq_len)
+
+    train_set = PackedWindows(config.data, "train", seq_len)
+    order = WindowOrder(len(train_set), shuffle=config.shuffle, seed=config.seed)
+    loader = DataLoader(
+        train_set,
+        batch_size=recipe.micro_batch,
+        sampler=order,
+        drop_last=True,
+        num_workers=config.num_workers,
+        pin_memory=accelerator.device.type == "cuda",
+        generator=_private_generator(config.seed),
+    )
+    valid_loader = DataLoader(
+        PackedWindows(config.data, "valid", seq_len),
+        batch_size=recipe.micro_batch,
+        generator=_private_generator(config.seed),
+    )
+    optimizer = adamw(
+        model, recipe.lr, config.weight_decay, fused=accelerator.device.type == "cuda"
+    )
+    # Not prepared: a prepared scheduler steps once per process, and the warmup and decay
+    # here count optimizer steps.
+    scheduler = cosine_schedule(optimizer, recipe.warmup_steps, recipe.max_steps)
+    if config.compile:
+        model = torch.compile(model)
+    model, optimizer, loader, valid_loader = accelerator.prepare(
+        model, optimizer, loader, valid_loader
+    )
+    position = DataPosition()
+    accelerator.register_for_checkpointing(scheduler, position)
+    if config.resume and checkpoints(output):
+        accelerator.load_state(str(checkpoints(output)[-1]))
+        accelerator.print(f"resumed from {checkpoints(output)[-1]} at step {position.step}")
+    if len(loader) < accumulation:
+        raise ValueError(f"{len(loader)} batches per epoch cannot fill one step of {accumulation}")
+
+    log = _Log(accelerator, output, config)
+    last_step = min(recipe.max_steps, config.stop_at_step or recipe.max_steps)
+    progress = tqdm(
+        total=recipe.max_steps,
+        initial=position.step,
+        disable=not accelerator.is_main_process,
+        desc="training",
+    )
+    window = _Window()
+    metrics: dict = {}
+    model.train()
+    batches = _epoch(accelerator, loader, position)
+    while position.step < last_step:
+        waited = time.perf_counter()
+        batch = next(batches, None)
+        window.wait += time.perf_counter() - waited
+        if batch is None:
+            position.epoch, position.batches = position.epoch + 1, 0
+            batches = _epoch(accelerator, loader, position)
+            continue
+        with accelerator.accumulate(model):
+            loss = model(**batch).loss
+            accelerator.backward(loss)
+            if accelerator.sync_gradients:
+                window.grad_norm = accelerator.clip_grad_norm_(model.parameters(), config.grad_clip)
+            optimizer.step()
+            optimizer.zero_grad(set_to_none=True)
+        position.batches += 1
+        window.loss += loss.detach().float().cpu()
+        window.passes += 1
+        if not accelerator.sync_gradients:
+            continue
+        scheduler.step()
+        position.step += 1
+        progress.update(1)
+        if position.step % config.log_every == 0 or position.step == last_step:
+            metrics = window.report(
+                accelerator, position, scheduler, seq_len, recipe.global_batch, per_token
+            )
+            log.write(metrics)
+            progress.set_postfix(loss=f"{metrics['loss']:.3f}")
+            window = _Window()
+        if position.step % config.eval_every == 0 or position.step == last_step:
+            metrics |= evaluate(accelerator, model, valid_loader, config.eval_batches)
+            log.write(
+                {
+                    "step": position.step,
+                    "valid_loss": metrics["valid_loss"],
+                    "perplexity": metrics["perplexity"],
+                }
+            )
+        if position.step % config.save_every == 0 or position.step == last_step:
+            _save_checkpoint(accelerator, output, position.step, config.keep_last)
+    progress.close()
+
+    if position.step >= recipe.max_steps:
+        _save_model(accelerator, model, config.model, output)
+    log.close()
+    return metrics
+
+
+def _private_generator(seed: int) -> torch.Generator:
+    """A loader's own generator. Each new iterator draws a seed from its loader's generator;
+    with torch's global one, dropout would see another random stream after a resume or an
+    evaluation than without."""
+    return torch.Generator().manual_seed(seed)
+
+
+def _epoch(accelerator: Accelerator, loader: DataLoader, position: DataPosition):
+    """Batches of the position's epoch, from the first one not consumed yet."""
+    epoch_loader = (
+        accelerator.skip_first_batches(loader, position.batches) if position.batches else loader
+    )
+    # The prepared loader hands the epoch to WindowOrder: the order of (seed, epoch).
+    epoch_loader.set_epoch(position.epoch)
+    return iter(epoch_loader)
+
+
+class _Window:
+    """What happened since the last log line."""
+
+    def __init__(self) -> None:
+        self.started = time.perf_counter()
+        self.loss = torch.zeros(())
+        self.passes = 0
+        self.wait = 0.0
+        self.grad_norm: torch.Tensor | float = 0.0
+
+    def report(
+        self,
+        accelerator: Accelerator,
+        position: DataPosition,
+        scheduler: torch.optim.lr_scheduler.LRScheduler,
+        seq_len: int,
+        global_batch: int,
+        per_token: float,
+    ) -> dict:
+        """The log line: mean loss over all processes, lr, grad norm, speed, MFU, data wait."""
+        loss = self.loss.to(accelerator.device) / max(1, self.passes)
+        loss = accelerator.reduce(loss, reduction="mean").item()
+        seconds = time.perf_counter() - self.started
+        steps = self.passes // max(1, accelerator.gradient_accumulation_steps)
+        tokens_per_s = steps * global_batch * seq_len / seconds
+        grad_norm = float(self.grad_norm)
+        utilisation = mfu(
+            tokens_per_s, per_token, peak_flops(accelerator.device), accelerator.num_processes
+        )
+        return {
+            "step": position.step,
+            "epoch": position.epoch,
+            "loss": loss,
+            "lr": scheduler.get_last_lr()[0],
+            "grad_norm": grad_norm,
+            "tokens_per_s": tokens_per_s,
+            "mfu": utilisation,
+            "data_wait": self.wait / seconds,
+        }
+
+
+class _Log:
+    """JSON Lines and TensorBoard logs, written by the main process only."""
+
+    def __init__(self, accelerator: Accelerator, output: Path, config: TrainConfig) -> None:
+        self.main = accelerator.is_main_process
+        if self.main:
+            output.mkdir(parents=True, exist_ok=True)
+            self.jsonl = (output / "log.jsonl").open("a", encoding="utf-8")
+            self.board = SummaryWriter(str(output / "tensorboard"))
+            (output / "train_config.json").write_text(json.dumps(asdict(config), indent=2) + "\n")
+
+    def write(self, metrics: dict) -> None:
+        """Append one record to both logs."""
+        if not self.main:
+            return
+        self.jsonl.write(json.dumps(metrics) + "\n")
+        self.jsonl.flush()
+        for key, value in metrics.items():
+            if key != "step" and value is not None:
+                self.board.add_scalar(key, value, metrics["step"])
+
+    def close(self) -> None:
+        """Flush and close both logs."""
+        if self.main:
+            self.jsonl.close()
+            self.board.close()
+
+
+def _save_checkpoint(accelerator: Accelerator, output: Path, step: int, keep_last: int) -> None:
+    accelerator.save_state(str(output / CHECKPOINTS / f"step-{step:07d}"))
+    accelerator.wait_for_everyone()
+    if accelerator.is_main_process:
+        for old in checkpoints(output)[:-keep_last]:
+            shutil.rmtree(old)
+
+
+def _save_model(accelerator: Accelerator, model: torch.nn.Module, start: str, output: Path) -> None:
+    """The trained model and its tokenizer in `output`, loadable with from_pretrained."""
+    accelerator.wait_for_everyone()
+    unwrapped = accelerator.unwrap_model(model)
+    unwrapped = getattr(unwrapped, "_orig_mod", unwrapped)  # torch.compile's wrapper
+    unwrapped.save_pretrained(
+        str(output), is_main_process=accelerator.is_main_process, save_function=accelerator.save
+    )
+    if accelerator.is_main_process:
+        AutoTokenizer.from_pretrained(start).save_pretrained(str(output))

@@ -1,0 +1,104 @@
+"""The training job end to end on CPU: learning, exact resume, two processes = one."""
+
+from __future__ import annotations
+
+import json
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+from safetensors.torch import load_file
+from transformers import pipeline
+
+from modeling.initialize import init_model
+
+ROOT = Path(__file__).resolve().parents[2]
+# A small global batch in two passes, short sequences, logs every step, float32.
+SMALL = [
+    "--global-batch", "8", "--micro-batch", "4", "--seq-len", "64", "--lr", "3e-3",
+    "--warmup-steps", "2", "--mixed-precision", "no", "--num-workers", "0",
+    "--log-every", "1", "--eval-every", "1000", "--eval-batches", "2",
+]  # fmt: skip
+
+
+def _train(model: Path, data: Path, output: Path, *args: str, processes: int = 1) -> None:
+    job = [str(ROOT / "jobs/train.py"), "--model", str(model), "--data", str(data)]
+    job += ["--output", str(output), *SMALL, *args]
+    if processes == 1:
+        command = [sys.executable, *job]
+    else:
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        command = [
+            sys.executable, "-m", "accelerate.commands.launch", "--cpu",
+            "--num_processes", str(processes), "--num_machines", "1",
+            "--main_process_port", str(port), "--mixed_precision", "no", "--dynamo_backend", "no",
+            *job,
+        ]  # fmt: skip
+    subprocess.run(command, check=True, cwd=ROOT)
+
+
+def _losses(output: Path) -> list[float]:
+    records = [json.loads(line) for line in (output / "log.jsonl").read_text().splitlines()]
+    return [r["loss"] for r in records if "loss" in r]
+
+
+@pytest.fixture(scope="module")
+def tiny(tokenizer_dir, tmp_path_factory):
+    """The tiny preset, freshly initialised for the conftest tokenizer."""
+    path = tmp_path_factory.mktemp("tiny")
+    init_model(tokenizer_dir, "tiny", path, seed=0)
+    return path
+
+
+def test_loss_falls_and_the_result_generates(tiny, tokens_dir, tmp_path):
+    _train(tiny, tokens_dir, tmp_path / "run", "--max-steps", "30", "--eval-every", "30")
+    losses = _losses(tmp_path / "run")
+    assert len(losses) == 30
+    assert sum(losses[-3:]) / 3 < sum(losses[:3]) / 3 - 1.0
+    records = [json.loads(line) for line in (tmp_path / "run/log.jsonl").read_text().splitlines()]
+    assert {"lr", "grad_norm", "tokens_per_s", "mfu", "data_wait"} <= set(records[0])
+    assert records[-1]["valid_loss"] < 6.0
+    generate = pipeline("text-generation", model=str(tmp_path / "run"))
+    text = generate("def ", max_new_tokens=8, do_sample=False)[0]["generated_text"]
+    assert text.startswith("def ") and len(text) > 4
+
+
+def test_stopped_and_resumed_run_matches_an_uninterrupted_one(tiny, tokens_dir, tmp_path):
+    # Dropout is on (GPT-2's 0.1): the resumed run must also continue the random numbers.
+    whole, parts = tmp_path / "whole", tmp_path / "parts"
+    _train(tiny, tokens_dir, whole, "--max-steps", "8", "--save-every", "4")
+    _train(tiny, tokens_dir, parts, "--max-steps", "8", "--stop-at-step", "4")
+    assert not (parts / "model.safetensors").exists()  # not finished yet
+    _train(tiny, tokens_dir, parts, "--max-steps", "8", "--resume")
+    assert _losses(parts) == _losses(whole)
+    final, resumed = load_file(whole / "model.safetensors"), load_file(parts / "model.safetensors")
+    assert final.keys() == resumed.keys()
+    for name, tensor in final.items():
+        assert torch.equal(tensor, resumed[name]), name
+    assert [p.name for p in (parts / "checkpoints").iterdir()] == ["step-0000004", "step-0000008"]
+
+
+@pytest.mark.slow
+def test_two_processes_give_the_loss_of_one(tiny, tokens_dir, tmp_path):
+    # Without dropout the two runs draw no random numbers and must agree up to rounding.
+    config = json.loads((tiny / "config.json").read_text())
+    config |= {"resid_pdrop": 0.0, "embd_pdrop": 0.0, "attn_pdrop": 0.0}
+    model = tmp_path / "model"
+    model.mkdir()
+    for file in tiny.iterdir():
+        (model / file.name).write_bytes(file.read_bytes())
+    (model / "config.json").write_text(json.dumps(config))
+    _train(model, tokens_dir, tmp_path / "one", "--max-steps", "6")
+    _train(model, tokens_dir, tmp_path / "two", "--max-steps", "6", processes=2)
+    assert _losses(tmp_path / "two") == pytest.approx(_losses(tmp_path / "one"), rel=1e-4)
+    one, two = (
+        load_file(tmp_path / "one/model.safetensors"),
+        load_file(tmp_path / "two/model.safetensors"),
+    )
+    for name, tensor in one.items():
+        torch.testing.assert_close(two[name], tensor, rtol=1e-3, atol=1e-4)
