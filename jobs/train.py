@@ -19,5 +19,16 @@ from __future__ import annotations
 from dataprep.cli import parse_config
 from modeling.train import TrainConfig, train
 
+
+def main(config: TrainConfig) -> None:
+    """Train, then print the last figures."""
+    metrics = train(config)
+    if "valid_loss" in metrics:
+        print(
+            f"step {metrics['step']}: train loss {metrics['loss']:.3f}, "
+            f"valid loss {metrics['valid_loss']:.3f} (perplexity {metrics['perplexity']:.1f})"
+        )
+
+
 if __name__ == "__main__":
-    train(parse_config(TrainConfig, __doc__))
+    main(parse_config(TrainConfig, __doc__))

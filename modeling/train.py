@@ -26,7 +26,8 @@ from tqdm.auto import tqdm
 from transformers import AutoModelForCausalLM, AutoTokenizer
 
 from dataprep.cli import option
-from modeling.data.packed import PackedWindows, WindowOrder
+from dataprep.pretokenize import META
+from modeling.data.sources import MODEL_INPUTS, DataPosition, PackedSource, StreamSource
 from modeling.metrics import flops_per_token, mfu, non_embedding_params, peak_flops
 from modeling.optim import adamw, cosine_schedule
 
@@ -61,7 +62,10 @@ class TrainConfig:
     """Settings of a training run; the recipe fills in whatever is left unset."""
 
     model: str = option(help="model folder to start from (jobs/init_model.py's output)")
-    data: str = option(help="pretokenized folder with train/ and valid/ (jobs/pretokenize.py)")
+    data: str = option(
+        help="pretokenized folder (jobs/pretokenize.py), or clean/ with train/ and valid/ "
+        "Parquet shards to pack on the fly (CodeParrot's ConstantLengthDataset)"
+    )
     output: str = option(help="folder for checkpoints, logs and the trained model")
     recipe: str = option("codeparrot-small", help="codeparrot-small or codeparrot (1.5B)")
     global_batch: int | None = option(None, help="sequences per optimizer step, all processes")
@@ -81,30 +85,17 @@ class TrainConfig:
     compile: bool = option(False, help="torch.compile the model")
     shuffle: bool = option(True, help="shuffle the windows, a new order each epoch")
     num_workers: int = option(1, help="DataLoader worker processes per training process")
-    eval_every: int = option(1000, help="evaluate on the valid split every this many steps")
+    eval_every: int = option(
+        1000, help="evaluate on the valid split every this many steps and at the end (0: never)"
+    )
     eval_batches: int = option(50, help="valid batches per evaluation, per process")
-    save_every: int = option(1000, help="checkpoint every this many steps")
+    save_every: int = option(
+        1000, help="checkpoint every this many steps and at the end (0: never)"
+    )
     keep_last: int = option(3, help="checkpoints to keep")
     log_every: int = option(10, help="log every this many steps")
     resume: bool = option(False, help="continue from the latest checkpoint under --output")
     seed: int = option(1, help="seed of data order, dropout and everything random")
-
-
-class DataPosition:
-    """Where the run is in the data, saved with every checkpoint."""
-
-    def __init__(self) -> None:
-        self.epoch = 0
-        self.batches = 0  # micro-batches of the current epoch consumed by each process
-        self.step = 0  # optimizer steps done
-
-    def state_dict(self) -> dict:
-        """The position as a plain dict."""
-        return {"epoch": self.epoch, "batches": self.batches, "step": self.step}
-
-    def load_state_dict(self, state: dict) -> None:
-        """Restore a saved position."""
-        self.epoch, self.batches, self.step = state["epoch"], state["batches"], state["step"]
 
 
 def resolve(config: TrainConfig, n_processes: int) -> tuple[Recipe, int]:
@@ -140,13 +131,32 @@ def evaluate(
     for n, batch in enumerate(loader):
         if n == max_batches:
             break
-        loss = model(**batch).loss
+        loss = model(**{k: batch[k].to(accelerator.device) for k in MODEL_INPUTS}).loss
         losses.append(
             accelerator.gather_for_metrics(loss.detach().float().repeat(len(batch["input_ids"])))
         )
     model.train()
     loss = torch.cat(losses).mean().item()
     return {"valid_loss": loss, "perplexity": math.exp(min(loss, 50.0))}
+
+
+def _data_source(
+    config: TrainConfig, accelerator: Accelerator, seq_len: int, micro_batch: int
+) -> PackedSource | StreamSource:
+    """Pretokenized windows when --data holds meta.json; else packing of Parquet on the fly."""
+    common = {"shuffle": config.shuffle, "seed": config.seed, "num_workers": config.num_workers}
+    if (Path(config.data) / META).exists():
+        return PackedSource(config.data, seq_len, micro_batch, **common)
+    tokenizer = AutoTokenizer.from_pretrained(config.model).backend_tokenizer
+    return StreamSource(
+        config.data,
+        tokenizer,
+        seq_len,
+        micro_batch,
+        rank=accelerator.process_index,
+        world_size=accelerator.num_processes,
+        **common,
+    )
 
 
 def train(config: TrainConfig) -> dict:
@@ -167,22 +177,7 @@ def train(config: TrainConfig) -> dict:
     seq_len = config.seq_len or model.config.n_positions
     per_token = flops_per_token(non_embedding_params(model), model.config, seq_len)
 
-    train_set = PackedWindows(config.data, "train", seq_len)
-    order = WindowOrder(len(train_set), shuffle=config.shuffle, seed=config.seed)
-    loader = DataLoader(
-        train_set,
-        batch_size=recipe.micro_batch,
-        sampler=order,
-        drop_last=True,
-        num_workers=config.num_workers,
-        pin_memory=accelerator.device.type == "cuda",
-        generator=_private_generator(config.seed),
-    )
-    valid_loader = DataLoader(
-        PackedWindows(config.data, "valid", seq_len),
-        batch_size=recipe.micro_batch,
-        generator=_private_generator(config.seed),
-    )
+    source = _data_source(config, accelerator, seq_len, recipe.micro_batch)
     optimizer = adamw(
         model, recipe.lr, config.weight_decay, fused=accelerator.device.type == "cuda"
     )
@@ -191,16 +186,16 @@ def train(config: TrainConfig) -> dict:
     scheduler = cosine_schedule(optimizer, recipe.warmup_steps, recipe.max_steps)
     if config.compile:
         model = torch.compile(model)
-    model, optimizer, loader, valid_loader = accelerator.prepare(
-        model, optimizer, loader, valid_loader
-    )
+    model, optimizer = accelerator.prepare(model, optimizer)
+    source.prepare(accelerator)
     position = DataPosition()
     accelerator.register_for_checkpointing(scheduler, position)
     if config.resume and checkpoints(output):
         accelerator.load_state(str(checkpoints(output)[-1]))
         accelerator.print(f"resumed from {checkpoints(output)[-1]} at step {position.step}")
-    if len(loader) < accumulation:
-        raise ValueError(f"{len(loader)} batches per epoch cannot fill one step of {accumulation}")
+    per_epoch = source.batches_per_epoch()
+    if per_epoch is not None and per_epoch < accumulation:
+        raise ValueError(f"{per_epoch} batches per epoch cannot fill one step of {accumulation}")
 
     log = _Log(accelerator, output, config)
     last_step = min(recipe.max_steps, config.stop_at_step or recipe.max_steps)
@@ -213,15 +208,11 @@ def train(config: TrainConfig) -> dict:
     window = _Window()
     metrics: dict = {}
     model.train()
-    batches = _epoch(accelerator, loader, position)
+    batches = source.batches(accelerator, position)
     while position.step < last_step:
         waited = time.perf_counter()
-        batch = next(batches, None)
+        batch = next(batches)
         window.wait += time.perf_counter() - waited
-        if batch is None:
-            position.epoch, position.batches = position.epoch + 1, 0
-            batches = _epoch(accelerator, loader, position)
-            continue
         with accelerator.accumulate(model):
             loss = model(**batch).loss
             accelerator.backward(loss)
@@ -229,8 +220,7 @@ def train(config: TrainConfig) -> dict:
                 window.grad_norm = accelerator.clip_grad_norm_(model.parameters(), config.grad_clip)
             optimizer.step()
             optimizer.zero_grad(set_to_none=True)
-        position.batches += 1
-        window.loss += loss.detach().float().cpu()
+        window.loss = window.loss + loss.detach().float()  # stays on the device: no sync
         window.passes += 1
         if not accelerator.sync_gradients:
             continue
@@ -244,8 +234,10 @@ def train(config: TrainConfig) -> dict:
             log.write(metrics)
             progress.set_postfix(loss=f"{metrics['loss']:.3f}")
             window = _Window()
-        if position.step % config.eval_every == 0 or position.step == last_step:
-            metrics |= evaluate(accelerator, model, valid_loader, config.eval_batches)
+        if config.eval_every and (
+            position.step % config.eval_every == 0 or position.step == last_step
+        ):
+            metrics |= evaluate(accelerator, model, source.valid, config.eval_batches)
             log.write(
                 {
                     "step": position.step,
@@ -253,7 +245,10 @@ def train(config: TrainConfig) -> dict:
                     "perplexity": metrics["perplexity"],
                 }
             )
-        if position.step % config.save_every == 0 or position.step == last_step:
+        if config.save_every and (
+            position.step % config.save_every == 0 or position.step == last_step
+        ):
+            source.checkpointing(accelerator, position)
             _save_checkpoint(accelerator, output, position.step, config.keep_last)
     progress.close()
 
@@ -263,29 +258,12 @@ def train(config: TrainConfig) -> dict:
     return metrics
 
 
-def _private_generator(seed: int) -> torch.Generator:
-    """A loader's own generator. Each new iterator draws a seed from its loader's generator;
-    with torch's global one, dropout would see another random stream after a resume or an
-    evaluation than without."""
-    return torch.Generator().manual_seed(seed)
-
-
-def _epoch(accelerator: Accelerator, loader: DataLoader, position: DataPosition):
-    """Batches of the position's epoch, from the first one not consumed yet."""
-    epoch_loader = (
-        accelerator.skip_first_batches(loader, position.batches) if position.batches else loader
-    )
-    # The prepared loader hands the epoch to WindowOrder: the order of (seed, epoch).
-    epoch_loader.set_epoch(position.epoch)
-    return iter(epoch_loader)
-
-
 class _Window:
     """What happened since the last log line."""
 
     def __init__(self) -> None:
         self.started = time.perf_counter()
-        self.loss = torch.zeros(())
+        self.loss: torch.Tensor | float = 0.0
         self.passes = 0
         self.wait = 0.0
         self.grad_norm: torch.Tensor | float = 0.0
@@ -300,7 +278,7 @@ class _Window:
         per_token: float,
     ) -> dict:
         """The log line: mean loss over all processes, lr, grad norm, speed, MFU, data wait."""
-        loss = self.loss.to(accelerator.device) / max(1, self.passes)
+        loss = torch.as_tensor(self.loss, device=accelerator.device) / max(1, self.passes)
         loss = accelerator.reduce(loss, reduction="mean").item()
         seconds = time.perf_counter() - self.started
         steps = self.passes // max(1, accelerator.gradient_accumulation_steps)

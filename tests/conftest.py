@@ -104,14 +104,9 @@ def tokenizer_dir(tmp_path_factory: pytest.TempPathFactory, real_files: list[str
 
 
 @pytest.fixture(scope="session")
-def tokens_dir(
-    spark: SparkSession,
-    tmp_path_factory: pytest.TempPathFactory,
-    real_files: list[str],
-    tokenizer_dir: Path,
-) -> Path:
-    """Real files pretokenized with `tokenizer_dir`: train/ in three shards, valid/ in one."""
-    clean = tmp_path_factory.mktemp("clean_for_tokens")
+def clean_dir(tmp_path_factory: pytest.TempPathFactory, real_files: list[str]) -> Path:
+    """A clean/ folder of real files: train/ in three Parquet shards, valid/ in one."""
+    clean = tmp_path_factory.mktemp("clean")
     parts = {
         "train": [real_files[:100], real_files[100:200], real_files[200:280]],
         "valid": [real_files[280:]],
@@ -119,9 +114,21 @@ def tokens_dir(
     for split, shards in parts.items():
         (clean / split).mkdir()
         for n, docs in enumerate(shards):
-            pq.write_table(pa.table({"content": docs}), clean / split / f"part-{n:05d}.parquet")
+            table = pa.table({"content": docs})
+            pq.write_table(table, clean / split / f"part-{n:05d}.parquet", row_group_size=20)
+    return clean
+
+
+@pytest.fixture(scope="session")
+def tokens_dir(
+    spark: SparkSession,
+    tmp_path_factory: pytest.TempPathFactory,
+    clean_dir: Path,
+    tokenizer_dir: Path,
+) -> Path:
+    """`clean_dir` pretokenized with `tokenizer_dir`."""
     output = tmp_path_factory.mktemp("tokens") / "tokens"
-    pretokenize(spark, str(clean), str(tokenizer_dir), str(output))
+    pretokenize(spark, str(clean_dir), str(tokenizer_dir), str(output))
     return output
 
 
