@@ -6,6 +6,8 @@ STAMP  := $(VENV)/.installed
 DEMO   := work/demo
 # Size of the sample dump the demo builds (raw content bytes).
 DEMO_SIZE ?= 64MB
+# Optimizer steps of the demo's tiny model (16 sequences of 256 tokens each).
+DEMO_STEPS ?= 300
 
 .PHONY: install demo test lint clean
 
@@ -37,9 +39,23 @@ $(STAMP): pyproject.toml Makefile
 	    > "$$spark_home/conf/log4j2.properties"
 	touch $@
 
+# The demo: sample dump -> pipeline -> tokenizer -> pretokenized shards -> tiny GPT-2 trained
+# on CPU -> validation loss and a generated sample.
 demo: $(STAMP)
 	$(BIN)/python jobs/make_sample.py --output $(DEMO)/raw --size $(DEMO_SIZE) --overwrite
 	$(BIN)/spark-submit jobs/pipeline.py --input $(DEMO)/raw --workdir $(DEMO)
+	$(BIN)/python jobs/train_tokenizer.py --data $(DEMO)/clean/train --output $(DEMO)/tokenizer \
+	  --vocab-size 8192
+	$(BIN)/spark-submit jobs/pretokenize.py --data $(DEMO)/clean --tokenizer $(DEMO)/tokenizer \
+	  --output $(DEMO)/tokens
+	$(BIN)/python jobs/init_model.py --tokenizer $(DEMO)/tokenizer --preset tiny \
+	  --output $(DEMO)/model-init
+	rm -rf $(DEMO)/model
+	$(BIN)/python jobs/train.py --model $(DEMO)/model-init --data $(DEMO)/tokens \
+	  --output $(DEMO)/model --mixed-precision no --global-batch 16 --micro-batch 16 \
+	  --seq-len 256 --lr 2e-3 --warmup-steps 20 --max-steps $(DEMO_STEPS) --eval-every 100 \
+	  --save-every 100 --log-every 20
+	$(BIN)/python -m modeling.generate --model $(DEMO)/model --temperature 0 "def read_config(path):"
 
 test: $(STAMP)
 	$(BIN)/ruff check .

