@@ -11,7 +11,6 @@ consumed), so `--resume` continues with the very batch and random numbers that c
 from __future__ import annotations
 
 import json
-import math
 import shutil
 import time
 from dataclasses import asdict, dataclass
@@ -20,14 +19,14 @@ from pathlib import Path
 import torch
 from accelerate import Accelerator, PartialState
 from accelerate.utils import GradientAccumulationPlugin, set_seed
-from torch.utils.data import DataLoader
 from torch.utils.tensorboard import SummaryWriter
 from tqdm.auto import tqdm
 from transformers import AutoModelForCausalLM, AutoTokenizer
 
 from dataprep.cli import option
 from dataprep.pretokenize import META
-from modeling.data.sources import MODEL_INPUTS, DataPosition, PackedSource, StreamSource
+from modeling.data.sources import DataPosition, PackedSource, StreamSource
+from modeling.evaluation.validation import evaluate
 from modeling.metrics import flops_per_token, mfu, non_embedding_params, peak_flops
 from modeling.optim import adamw, cosine_schedule
 
@@ -119,25 +118,6 @@ def checkpoints(output: str | Path) -> list[Path]:
     """Checkpoint folders under `output`, oldest first."""
     root = Path(output) / CHECKPOINTS
     return sorted(root.glob("step-*")) if root.is_dir() else []
-
-
-@torch.no_grad()
-def evaluate(
-    accelerator: Accelerator, model: torch.nn.Module, loader: DataLoader, max_batches: int
-) -> dict:
-    """Mean loss and perplexity over up to `max_batches` valid batches per process."""
-    model.eval()
-    losses = []
-    for n, batch in enumerate(loader):
-        if n == max_batches:
-            break
-        loss = model(**{k: batch[k].to(accelerator.device) for k in MODEL_INPUTS}).loss
-        losses.append(
-            accelerator.gather_for_metrics(loss.detach().float().repeat(len(batch["input_ids"])))
-        )
-    model.train()
-    loss = torch.cat(losses).mean().item()
-    return {"valid_loss": loss, "perplexity": math.exp(min(loss, 50.0))}
 
 
 def _data_source(

@@ -93,7 +93,16 @@ def score(
 def sample_completions(model, tokenizer, problem: dict, sampling: Sampling, seed: int) -> list[str]:
     """`n_samples` completions of one problem, cut at the stop sequences."""
     prompt = tokenizer.eos_token + problem["prompt"].strip()
-    inputs = tokenizer([prompt] * sampling.batch_size, return_tensors="pt").to(model.device)
+    ids = tokenizer(prompt, return_tensors="pt").input_ids
+    room = model.config.n_positions - sampling.max_new_tokens
+    if room < 1:
+        raise ValueError(
+            f"max_new_tokens {sampling.max_new_tokens} leaves no room for a prompt in the "
+            f"model's context of {model.config.n_positions}"
+        )
+    # A prompt longer than the context allows keeps its end, next to what is generated.
+    ids = ids[:, -room:].repeat(sampling.batch_size, 1).to(model.device)
+    inputs = {"input_ids": ids, "attention_mask": torch.ones_like(ids)}
     completions: list[str] = []
     torch.manual_seed(seed)
     while len(completions) < sampling.n_samples:

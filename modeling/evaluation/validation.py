@@ -1,0 +1,71 @@
+"""Validation loss and perplexity of a model on held-out code, packed as in training."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import torch
+from accelerate import Accelerator
+from torch.utils.data import DataLoader
+from transformers import AutoModelForCausalLM, AutoTokenizer
+
+from dataprep.pretokenize import META
+from modeling.data.constant_length import ConstantLengthDataset
+from modeling.data.packed import PackedWindows
+from modeling.data.sources import MODEL_INPUTS
+
+
+@torch.no_grad()
+def evaluate(
+    accelerator: Accelerator, model: torch.nn.Module, loader: DataLoader, max_batches: int | None
+) -> dict:
+    """Mean loss and perplexity over the loader's batches (at most `max_batches` per process)."""
+    model.eval()
+    losses = []
+    for n, batch in enumerate(loader):
+        if n == max_batches:
+            break
+        loss = model(**{k: batch[k].to(accelerator.device) for k in MODEL_INPUTS}).loss
+        losses.append(
+            accelerator.gather_for_metrics(loss.detach().float().repeat(len(batch["input_ids"])))
+        )
+    model.train()
+    if not losses:
+        raise ValueError("no validation batch: the held-out data is shorter than one sequence")
+    loss = torch.cat(losses).mean().item()
+    return {
+        "valid_loss": loss,
+        "perplexity": math.exp(min(loss, 50.0)),
+        "sequences": sum(len(x) for x in losses),
+    }
+
+
+def validation_loss(
+    model_dir: str,
+    data: str,
+    *,
+    seq_len: int | None = None,
+    batch_size: int = 8,
+    max_batches: int | None = None,
+) -> dict:
+    """Loss and perplexity on `data`: Parquet shards (W/clean/valid) or a pretokenized folder."""
+    accelerator = Accelerator()
+    model = AutoModelForCausalLM.from_pretrained(model_dir)
+    seq_len = seq_len or model.config.n_positions
+    if (Path(data) / META).exists():
+        windows = PackedWindows(data, "valid", seq_len)
+        loader = accelerator.prepare(DataLoader(windows, batch_size=batch_size))
+    else:
+        tokenizer = AutoTokenizer.from_pretrained(model_dir).backend_tokenizer
+        sequences = ConstantLengthDataset(
+            data,
+            tokenizer,
+            seq_len,
+            shuffle=False,
+            rank=accelerator.process_index,
+            world_size=accelerator.num_processes,
+        )
+        loader = DataLoader(sequences, batch_size=batch_size)
+    model = accelerator.prepare(model)
+    return evaluate(accelerator, model, loader, max_batches)
