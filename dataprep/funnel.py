@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from dataprep.decontaminate import DECONTAMINATION_REASONS
 from dataprep.exact_dedup import EXACT_DEDUP_REASONS
 from dataprep.filters import FILTER_REASONS
 from dataprep.near_dedup.stage import NEAR_DEDUP_REASONS
@@ -16,6 +17,7 @@ from dataprep.read import READ_REASONS
 STAGE_REASONS = (
     ("read", READ_REASONS),
     ("exact_dedup", EXACT_DEDUP_REASONS),
+    ("decontaminate", DECONTAMINATION_REASONS),
     ("filters", FILTER_REASONS),
     ("near_dedup", NEAR_DEDUP_REASONS),
 )

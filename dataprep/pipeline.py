@@ -1,5 +1,5 @@
-"""The whole flow in one Spark application: read -> exact dedup -> filters -> near dedup ->
-split -> shards.
+"""The whole flow in one Spark application: read -> exact dedup -> decontamination ->
+filters -> near dedup -> split -> shards.
 
 Workdir layout:
     <workdir>/filtered/          kept rows after the filters
@@ -26,6 +26,7 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from dataprep.cli import option
+from dataprep.decontaminate import DECONTAMINATION_REASONS, decontaminate
 from dataprep.exact_dedup import EXACT_DEDUP_REASONS, exact_dedup
 from dataprep.filters import FILTER_REASONS, FilterConfig, codex_filters, skipped_filters
 from dataprep.funnel import build_funnel
@@ -46,6 +47,9 @@ class PipelineConfig:
     workdir: str = option(help="working folder (local path or Hadoop URI) for all outputs")
     filters: FilterConfig = field(default_factory=FilterConfig)
     near: NearDedupConfig = field(default_factory=NearDedupConfig)
+    decontaminate: bool = option(
+        True, help="drop files that contain a HumanEval problem (reason benchmark_contamination)"
+    )
     near_dedup: bool = option(True, help="run MinHash near-dedup after the filters (as CodeParrot)")
     split: SplitConfig = field(default_factory=SplitConfig)
     stats: bool = option(True, help="write duplication statistics to <workdir>/stats at the end")
@@ -82,6 +86,8 @@ def run_pipeline(spark: SparkSession, config: PipelineConfig) -> dict:
         filtered,
         {"filters": list(skipped_filters(config.filters))},
     )
+    if not config.decontaminate:
+        skipped["decontaminate"] = list(DECONTAMINATION_REASONS)
 
     if config.near_dedup:
         started = time.time()
@@ -124,15 +130,23 @@ def run_pipeline(spark: SparkSession, config: PipelineConfig) -> dict:
 def _prepare_stage(spark: SparkSession, config: PipelineConfig, workdir: str) -> dict:
     """Read, exact-dedup and filter the dump into `<workdir>/filtered` and `<workdir>/rejected`."""
     storage = Storage(spark)
+
+    def build() -> DataFrame:
+        rows = exact_dedup(read_dump(spark, config.read))
+        if config.decontaminate:
+            rows = decontaminate(rows)
+        return codex_filters(rows, config.filters)
+
     return run_stage(
         spark,
-        lambda: codex_filters(exact_dedup(read_dump(spark, config.read)), config.filters),
+        build,
         output=f"{workdir}/filtered",
         rejected=f"{workdir}/rejected",
-        reasons=READ_REASONS + EXACT_DEDUP_REASONS + FILTER_REASONS,
+        reasons=READ_REASONS + EXACT_DEDUP_REASONS + DECONTAMINATION_REASONS + FILTER_REASONS,
         config={
             "input": storage.qualify(config.read.input),
             "read": dataclasses.asdict(config.read) | {"input": None},
+            "decontaminate": config.decontaminate,
             "filters": dataclasses.asdict(config.filters),
         },
         overwrite=config.overwrite,

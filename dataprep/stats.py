@@ -31,6 +31,7 @@ from pyspark import StorageLevel
 from pyspark.sql import DataFrame, SparkSession, Window
 from pyspark.sql import functions as F
 
+from dataprep.decontaminate import DECONTAMINATION_REASONS
 from dataprep.exact_dedup import EXACT_DEDUP_REASONS, EXACT_DUPLICATE
 from dataprep.filters import FILTER_REASONS
 from dataprep.sample import CONCENTRATION_ANCHORS
@@ -44,7 +45,7 @@ CURVE_PERCENTS = tuple(round(10 ** (e / 10), 12) for e in range(-30, 21))
 HEADLINE_PERCENTS = (0.1, 1.0, 10.0)
 TOP_N = 20
 # Reasons of rejected rows that exact dedup saw; read rejects never reached it.
-_COUNTED_REASONS = EXACT_DEDUP_REASONS + FILTER_REASONS
+_COUNTED_REASONS = EXACT_DEDUP_REASONS + DECONTAMINATION_REASONS + FILTER_REASONS
 # Unique files are ranked in buckets of (copies, first hex digits of hash): the buckets are few
 # enough to rank on one task, and each bucket is small enough to rank its own rows.
 _BUCKET_DIGITS = 2

