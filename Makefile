@@ -7,7 +7,7 @@ DEMO   := work/demo
 # Size of the sample dump the demo builds (raw content bytes).
 DEMO_SIZE ?= 64MB
 # Optimizer steps of the demo's tiny model (16 sequences of 256 tokens each).
-DEMO_STEPS ?= 300
+DEMO_STEPS ?= 200
 
 .PHONY: install demo test lint clean
 
@@ -43,7 +43,7 @@ $(STAMP): pyproject.toml Makefile
 # on CPU -> validation loss and a generated sample.
 demo: $(STAMP)
 	$(BIN)/python jobs/make_sample.py --output $(DEMO)/raw --size $(DEMO_SIZE) --overwrite
-	$(BIN)/spark-submit jobs/pipeline.py --input $(DEMO)/raw --workdir $(DEMO)
+	$(BIN)/spark-submit jobs/pipeline.py --input $(DEMO)/raw --workdir $(DEMO) --overwrite
 	$(BIN)/python jobs/train_tokenizer.py --data $(DEMO)/clean/train --output $(DEMO)/tokenizer \
 	  --vocab-size 8192
 	$(BIN)/spark-submit jobs/pretokenize.py --data $(DEMO)/clean --tokenizer $(DEMO)/tokenizer \

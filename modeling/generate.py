@@ -14,6 +14,17 @@ import torch
 from transformers import AutoModelForCausalLM, AutoTokenizer
 
 
+def prompt_ids(tokenizer, prompt: str, context: int, max_new_tokens: int) -> torch.Tensor:
+    """Ids of `<|endoftext|>` + prompt, keeping the end when it leaves no room to generate."""
+    room = context - max_new_tokens
+    if room < 1:
+        raise ValueError(
+            f"max_new_tokens {max_new_tokens} leaves no room for a prompt in a context of {context}"
+        )
+    ids = tokenizer(tokenizer.eos_token + prompt, return_tensors="pt").input_ids
+    return ids[:, -room:]
+
+
 def generate(
     model_dir: str,
     prompt: str,
@@ -26,7 +37,7 @@ def generate(
     """The prompt's completion (the new text only)."""
     tokenizer = AutoTokenizer.from_pretrained(model_dir)
     model = AutoModelForCausalLM.from_pretrained(model_dir).eval()
-    ids = tokenizer(tokenizer.eos_token + prompt, return_tensors="pt").input_ids
+    ids = prompt_ids(tokenizer, prompt, model.config.n_positions, max_new_tokens)
     torch.manual_seed(seed)
     sampling = (
         {"do_sample": True, "temperature": temperature, "top_p": top_p} if temperature else {}
@@ -34,6 +45,7 @@ def generate(
     with torch.no_grad():
         out = model.generate(
             ids,
+            attention_mask=torch.ones_like(ids),
             max_new_tokens=max_new_tokens,
             pad_token_id=tokenizer.eos_token_id,
             **({"do_sample": False} | sampling),

