@@ -43,7 +43,7 @@ class HumanEvalJob:
     temperature: float = option(0.2, help="sampling temperature (0: greedy)")
     top_p: float = option(0.95, help="nucleus sampling mass")
     max_new_tokens: int = option(256, help="new tokens per completion, at most")
-    limit_problems: int | None = option(None, help="only the first N problems (quick checks)")
+    limit_problems: int | None = option(None, help="only the first N problems, HumanEval/0 on")
     timeout: float = option(3.0, help="wall-clock seconds per program")
     workers: int | None = option(None, help="programs run at once (default: one per core)")
     seed: int = option(0, help="sampling seed")
@@ -61,7 +61,7 @@ def _generate(job: HumanEvalJob, problems: dict[str, dict]) -> list[dict] | None
     sampling = Sampling(
         job.n_samples, job.batch_size, job.temperature, job.top_p, job.max_new_tokens
     )
-    task_ids = sorted(problems)[accelerator.process_index :: accelerator.num_processes]
+    task_ids = list(problems)[accelerator.process_index :: accelerator.num_processes]
     mine = [
         {"task_id": task_id, "completion": completion}
         for n, task_id in enumerate(task_ids)
@@ -79,7 +79,7 @@ def main(job: HumanEvalJob) -> None:
         raise SystemExit("give exactly one of --model and --samples")
     problems = load_problems()
     if job.limit_problems:
-        problems = dict(sorted(problems.items())[: job.limit_problems])
+        problems = dict(list(problems.items())[: job.limit_problems])
     if job.samples:
         with open(job.samples, encoding="utf-8") as lines:
             samples = [json.loads(line) for line in lines if line.strip()]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -48,16 +49,23 @@ def test_generate_command_continues_the_prompt(trained):
 
 
 def test_human_eval_samples_executes_and_scores(trained, tmp_path):
+    # Two processes: each samples its share of the problems, the main one gathers and scores.
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
     _run(
+        "-m", "accelerate.commands.launch", "--cpu", "--num_processes", "2", "--num_machines", "1",
+        "--main_process_port", str(port), "--mixed_precision", "no", "--dynamo_backend", "no",
         "jobs/human_eval.py", "--model", str(trained), "--output", str(tmp_path),
-        "--limit-problems", "2", "--n-samples", "3", "--batch-size", "3", "--max-new-tokens", "24",
+        "--limit-problems", "3", "--n-samples", "3", "--batch-size", "3", "--max-new-tokens", "24",
     )  # fmt: skip
     records = [json.loads(line) for line in (tmp_path / "samples.jsonl").read_text().splitlines()]
-    assert len(records) == 6 and {r["task_id"] for r in records} == {"HumanEval/0", "HumanEval/1"}
+    assert len(records) == 9
+    assert {r["task_id"] for r in records} == {"HumanEval/0", "HumanEval/1", "HumanEval/2"}
     assert all(isinstance(r["passed"], bool) and r["result"] for r in records)
     table = json.loads((tmp_path / "pass_at_k.json").read_text())
     assert set(table) >= {"pass@1", "tasks", "samples", "samples_per_s_per_core"}
-    assert table["pass@1"] == sum(r["passed"] for r in records) / 6
+    assert table["pass@1"] == pytest.approx(sum(r["passed"] for r in records) / 9)
 
 
 @pytest.mark.parametrize("data", ["clean_valid", "tokens_dir"])
