@@ -7,7 +7,6 @@ what the Spark job's Arrow UDFs call on each batch.
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import string
 from pathlib import Path
@@ -146,9 +145,8 @@ def token_ratio_array(contents: pa.Array, tokenizer: Tokenizer) -> pa.Array:
     return pa.array(ratios, type=pa.float64())
 
 
-@functools.lru_cache(maxsize=8)
-def load_tokenizer(path: str) -> Tokenizer:
-    """The tokenizer in `path`: a folder holding tokenizer.json, or that file (cached)."""
+def tokenizer_file(path: str) -> Path:
+    """The tokenizer.json at `path`: a folder holding it, or the file itself."""
     file = Path(path)
     if file.is_dir():
         file = file / "tokenizer.json"
@@ -156,4 +154,4 @@ def load_tokenizer(path: str) -> Tokenizer:
         raise FileNotFoundError(
             f"no tokenizer at {path!r}: expected a folder holding tokenizer.json, or that file"
         )
-    return Tokenizer.from_file(str(file))
+    return file

@@ -17,8 +17,9 @@ from pyspark.sql.pandas.types import from_arrow_type
 from pyspark.sql.types import DoubleType
 
 from dataprep.cli import option
-from dataprep.features import FEATURE_FIELDS, features_array, load_tokenizer, token_ratio_array
+from dataprep.features import FEATURE_FIELDS, features_array, token_ratio_array, tokenizer_file
 from dataprep.hashing import unit_interval
+from dataprep.tokenizer import tokenizer_from_json
 
 
 @dataclass(frozen=True)
@@ -85,10 +86,12 @@ def _features_udf(contents: pa.Array) -> pa.Array:
     return features_array(contents)
 
 
-def _ratio_udf(tokenizer_path: str) -> Callable[[Column], Column]:
+def _ratio_udf(tokenizer_json: str) -> Callable[[Column], Column]:
+    # The tokenizer travels with the function (Spark broadcasts large ones): executors need
+    # no access to the driver's files.
     @F.arrow_udf(DoubleType())
     def ratio(contents: pa.Array) -> pa.Array:
-        return token_ratio_array(contents, load_tokenizer(tokenizer_path))
+        return token_ratio_array(contents, tokenizer_from_json(tokenizer_json))
 
     return ratio
 
@@ -101,8 +104,9 @@ def add_features(rows: DataFrame, tokenizer: str | None = None) -> DataFrame:
     names = [name for name, _ in FEATURE_FIELDS]
     columns = {name: F.col(f"_features.{name}") for name in names}
     if tokenizer:
-        load_tokenizer(tokenizer)  # fail here, on the driver, with a clear message
-        columns["ratio"] = _ratio_udf(tokenizer)(live_content)
+        # Read on the driver: a missing tokenizer fails here, with a clear message.
+        tokenizer_json = tokenizer_file(tokenizer).read_text(encoding="utf-8")
+        columns["ratio"] = _ratio_udf(tokenizer_json)(live_content)
     return with_features.withColumns(columns).drop("_features")
 
 

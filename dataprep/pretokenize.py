@@ -18,7 +18,6 @@ import hashlib
 import json
 import uuid
 from collections.abc import Iterable
-from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -28,7 +27,7 @@ from pyspark.sql import SparkSession
 from tokenizers import Tokenizer
 
 from dataprep.storage import SUCCESS, Storage
-from dataprep.tokenizer import EOS
+from dataprep.tokenizer import EOS, tokenizer_from_json
 
 META = "meta.json"
 _BATCH_ROWS = 1_000
@@ -53,16 +52,6 @@ def pack_documents(tokenizer: Tokenizer, texts: list[str], dtype: np.dtype) -> n
     return packed
 
 
-@lru_cache(maxsize=2)
-def _tokenizer_from_json(text: str) -> Tokenizer:
-    """One parsed tokenizer per Python worker, however many tasks it runs."""
-    tokenizer = Tokenizer.from_str(text)
-    # A file that contains the text "<|endoftext|>" must not end its document there: inside
-    # content, special tokens are encoded as the bytes they are.
-    tokenizer.encode_special_tokens = True
-    return tokenizer
-
-
 def arrow_filesystem(uri: str) -> tuple[pafs.FileSystem, str]:
     """A pyarrow filesystem and path for a Hadoop-style URI (file:, hdfs://, s3a://, gs://)."""
     if uri.startswith("file:"):
@@ -74,7 +63,7 @@ def arrow_filesystem(uri: str) -> tuple[pafs.FileSystem, str]:
 
 def tokenize_shard(source: str, target: str, tokenizer_json: str) -> dict:
     """Encode the clean shard `source` into the token shard `target`; return its counts."""
-    tokenizer = _tokenizer_from_json(tokenizer_json)
+    tokenizer = tokenizer_from_json(tokenizer_json)
     dtype = token_dtype(tokenizer.get_vocab_size())
     in_fs, in_path = arrow_filesystem(source)
     out_fs, out_path = arrow_filesystem(target)
@@ -113,7 +102,7 @@ def pretokenize(
     storage = Storage(spark)
     data, output = storage.qualify(data.rstrip("/")), storage.qualify(output.rstrip("/"))
     tokenizer_json = (Path(tokenizer_dir) / "tokenizer.json").read_text(encoding="utf-8")
-    tokenizer = _tokenizer_from_json(tokenizer_json)
+    tokenizer = tokenizer_from_json(tokenizer_json)
     if tokenizer.token_to_id(EOS) is None:
         raise ValueError(f"the tokenizer in {tokenizer_dir} has no {EOS} token")
     names = list(splits) if splits is not None else _split_names(storage, data)

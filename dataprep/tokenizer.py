@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -20,6 +21,18 @@ from transformers import PreTrainedTokenizerFast
 EOS = "<|endoftext|>"
 # GPT-2's context; the training configs may use less.
 MODEL_MAX_LENGTH = 1024
+
+
+@lru_cache(maxsize=2)
+def tokenizer_from_json(text: str) -> Tokenizer:
+    """A tokenizer from its JSON, for encoding file contents: parsed once per Python worker.
+
+    Inside content, special tokens are encoded as the bytes they are: a file that contains the
+    text "<|endoftext|>" must not end a document there.
+    """
+    tokenizer = Tokenizer.from_str(text)
+    tokenizer.encode_special_tokens = True
+    return tokenizer
 
 
 def byte_level_bpe() -> Tokenizer:

@@ -21,8 +21,8 @@ from dataprep.features import (
     content_key_array,
     features_array,
     file_features,
-    load_tokenizer,
     token_ratio_array,
+    tokenizer_file,
 )
 from dataprep.reference import (
     has_few_assignments,
@@ -308,7 +308,7 @@ def tokenizer_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.mark.parametrize("string_type", [pa.string(), pa.large_string()])
 def test_token_ratio_array(tokenizer_dir: Path, string_type: pa.DataType) -> None:
-    tokenizer = load_tokenizer(str(tokenizer_dir))
+    tokenizer = Tokenizer.from_file(str(tokenizer_dir / "tokenizer.json"))
     contents = [TRAINING_TEXT[0], None, "é 一 🐍 ½", "zzzz qqqq", None, TRAINING_TEXT[1]]
     result = token_ratio_array(pa.array(contents, type=string_type), tokenizer)
     assert result.type == pa.float64()
@@ -324,22 +324,21 @@ def test_token_ratio_array(tokenizer_dir: Path, string_type: pa.DataType) -> Non
 
 
 def test_token_ratio_of_zero_tokens_is_null(tokenizer_dir: Path) -> None:
-    result = token_ratio_array(pa.array(["", "x"]), load_tokenizer(str(tokenizer_dir)))
+    tokenizer = Tokenizer.from_file(str(tokenizer_dir / "tokenizer.json"))
+    result = token_ratio_array(pa.array(["", "x"]), tokenizer)
     assert result.to_pylist() == [None, 1.0]
 
 
-def test_load_tokenizer_from_folder_or_file(tokenizer_dir: Path) -> None:
-    from_folder = load_tokenizer(str(tokenizer_dir))
-    from_file = load_tokenizer(str(tokenizer_dir / "tokenizer.json"))
-    assert from_folder.encode(TRAINING_TEXT[2]).ids == from_file.encode(TRAINING_TEXT[2]).ids
-    assert load_tokenizer(str(tokenizer_dir)) is from_folder
+def test_tokenizer_file_from_folder_or_file(tokenizer_dir: Path) -> None:
+    assert tokenizer_file(str(tokenizer_dir)) == tokenizer_dir / "tokenizer.json"
+    assert tokenizer_file(str(tokenizer_dir / "tokenizer.json")) == tokenizer_dir / "tokenizer.json"
 
 
-def test_load_tokenizer_missing(tmp_path: Path) -> None:
+def test_tokenizer_file_missing(tmp_path: Path) -> None:
     with pytest.raises(FileNotFoundError, match=r"tokenizer\.json"):
-        load_tokenizer(str(tmp_path))
+        tokenizer_file(str(tmp_path))
     with pytest.raises(FileNotFoundError, match=r"tokenizer\.json"):
-        load_tokenizer(str(tmp_path / "nowhere"))
+        tokenizer_file(str(tmp_path / "nowhere"))
 
 
 @given(st.text(alphabet=st.characters(codec="utf-8")))
