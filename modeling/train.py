@@ -152,7 +152,9 @@ def train(config: TrainConfig) -> dict:
     output = Path(config.output)
     model = AutoModelForCausalLM.from_pretrained(config.model, attn_implementation=config.attn)
     if config.gradient_checkpointing:
-        model.gradient_checkpointing_enable()
+        # transformers 5.2x renamed it; the GPU machines' 5.17 has only the old name.
+        enable = getattr(model, "activation_checkpointing_enable", None)
+        (enable or model.gradient_checkpointing_enable)()
         model.config.use_cache = False
     seq_len = config.seq_len or model.config.n_positions
     per_token = flops_per_token(non_embedding_params(model), model.config, seq_len)
@@ -214,6 +216,7 @@ def train(config: TrainConfig) -> dict:
             log.write(metrics)
             progress.set_postfix(loss=f"{metrics['loss']:.3f}")
             window = _Window()
+        paused = time.perf_counter()
         if config.eval_every and (
             position.step % config.eval_every == 0 or position.step == last_step
         ):
@@ -230,6 +233,8 @@ def train(config: TrainConfig) -> dict:
         ):
             source.checkpointing(accelerator, position)
             _save_checkpoint(accelerator, output, position.step, config.keep_last)
+        # Evaluation and checkpoints do not count against the training speed.
+        window.paused += time.perf_counter() - paused
     progress.close()
 
     if position.step >= recipe.max_steps:
@@ -247,6 +252,7 @@ class _Window:
         self.passes = 0
         self.wait = 0.0
         self.grad_norm: torch.Tensor | float = 0.0
+        self.paused = 0.0
 
     def report(
         self,
@@ -260,7 +266,7 @@ class _Window:
         """The log line: mean loss over all processes, lr, grad norm, speed, MFU, data wait."""
         loss = torch.as_tensor(self.loss, device=accelerator.device) / max(1, self.passes)
         loss = accelerator.reduce(loss, reduction="mean").item()
-        seconds = time.perf_counter() - self.started
+        seconds = time.perf_counter() - self.started - self.paused
         steps = self.passes // max(1, accelerator.gradient_accumulation_steps)
         tokens_per_s = steps * global_batch * seq_len / seconds
         grad_norm = float(self.grad_norm)
