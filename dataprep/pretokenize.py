@@ -26,6 +26,7 @@ import pyarrow.parquet as pq
 from pyspark.sql import SparkSession
 from tokenizers import Tokenizer
 
+from dataprep.features import tokenizer_file
 from dataprep.storage import SUCCESS, Storage
 from dataprep.tokenizer import EOS, tokenizer_from_json
 
@@ -83,12 +84,19 @@ def tokenize_shard(source: str, target: str, tokenizer_json: str) -> dict:
     return {"docs": docs, "tokens": tokens, "chars": chars}
 
 
-def _split_names(storage: Storage, data: str) -> list[str]:
-    return [
-        name
-        for name in storage.list_names(data)
-        if not name.startswith(("_", ".")) and storage.glob_files(f"{data}/{name}")
-    ]
+def _split_sources(storage: Storage, data: str, splits: Iterable[str] | None) -> dict[str, list]:
+    """The Parquet files of each split folder under `data` (of every such folder by default)."""
+    if splits is not None:
+        sources = {name: storage.glob_files(f"{data}/{name}") for name in splits}
+        for name, files in sources.items():
+            if not files:
+                raise FileNotFoundError(f"no Parquet shards under {data}/{name}")
+        return sources
+    names = [name for name in storage.list_names(data) if not name.startswith(("_", "."))]
+    sources = {name: files for name in names if (files := storage.glob_files(f"{data}/{name}"))}
+    if not sources:
+        raise FileNotFoundError(f"no split folders with Parquet shards under {data}")
+    return sources
 
 
 def pretokenize(
@@ -101,20 +109,14 @@ def pretokenize(
     """Pack every split under `data` (train/, valid/ of Parquet shards) into `output`."""
     storage = Storage(spark)
     data, output = storage.qualify(data.rstrip("/")), storage.qualify(output.rstrip("/"))
-    tokenizer_json = (Path(tokenizer_dir) / "tokenizer.json").read_text(encoding="utf-8")
+    tokenizer_json = tokenizer_file(tokenizer_dir).read_text(encoding="utf-8")
     tokenizer = tokenizer_from_json(tokenizer_json)
     if tokenizer.token_to_id(EOS) is None:
         raise ValueError(f"the tokenizer in {tokenizer_dir} has no {EOS} token")
-    names = list(splits) if splits is not None else _split_names(storage, data)
-    if not names:
-        raise FileNotFoundError(f"no split folders with Parquet shards under {data}")
 
     tmp = f"{storage.parent(output)}/_tmp-{uuid.uuid4().hex}"
     tasks = []
-    for name in names:
-        sources = storage.glob_files(f"{data}/{name}")
-        if not sources:
-            raise FileNotFoundError(f"no Parquet shards under {data}/{name}")
+    for name, sources in _split_sources(storage, data, splits).items():
         storage.mkdirs(f"{tmp}/{name}")
         tasks += [(name, f"part-{i:05d}.bin", source) for i, source in enumerate(sources)]
     shared = spark.sparkContext.broadcast(tokenizer_json)
