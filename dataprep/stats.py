@@ -22,11 +22,9 @@ import math
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
-from matplotlib.axes import Axes
-from matplotlib.figure import Figure
 from pyspark import StorageLevel
 from pyspark.sql import DataFrame, SparkSession, Window
 from pyspark.sql import functions as F
@@ -37,6 +35,9 @@ from dataprep.filters import FILTER_REASONS
 from dataprep.sample import CONCENTRATION_ANCHORS
 from dataprep.stage_output import write_table
 from dataprep.storage import SUCCESS, Storage
+
+if TYPE_CHECKING:  # matplotlib is only needed to draw, not to compute
+    from matplotlib.axes import Axes
 
 TABLES = ("concentration", "copies_histogram", "cluster_sizes", "funnel", "top_files", "top_repos")
 PLOTS = ("concentration.png", "copies_histogram.png", "cluster_sizes.png")
@@ -350,6 +351,8 @@ def _loglog(ax: Axes, x: pd.Series, y: pd.Series, xlabel: str, ylabel: str, titl
 
 def _png(plot: Any, stats: Stats) -> bytes:
     """A plot function's figure as PNG bytes, drawn without pyplot (no global state)."""
+    from matplotlib.figure import Figure
+
     figure = Figure(figsize=(7, 4.5), layout="tight")
     plot(stats, figure.subplots())
     buffer = io.BytesIO()

@@ -12,11 +12,14 @@ import time
 from collections.abc import Iterator
 from functools import lru_cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pyarrow.dataset as ds
 from tokenizers import Tokenizer, decoders, models, pre_tokenizers, processors, trainers
-from transformers import PreTrainedTokenizerFast
+
+if TYPE_CHECKING:  # transformers takes seconds to import; Spark's Python workers never need it
+    from transformers import PreTrainedTokenizerFast
 
 EOS = "<|endoftext|>"
 # GPT-2's context; the training configs may use less.
@@ -95,6 +98,8 @@ def train_tokenizer(
     length = min(n_examples, _contents(data).count_rows())
     tokenizer.train_from_iterator(counted(), trainer=trainer, length=length)
     seconds = time.perf_counter() - started
+    from transformers import PreTrainedTokenizerFast
+
     wrapped = PreTrainedTokenizerFast(
         tokenizer_object=tokenizer,
         bos_token=EOS,
