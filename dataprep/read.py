@@ -7,23 +7,29 @@ line itself could not be trusted.
 
 from __future__ import annotations
 
-import zlib
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import pyarrow as pa
 from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
-from pyspark.sql.types import BooleanType, StringType, StructField, StructType
+from pyspark.sql.pandas.types import from_arrow_schema
+from pyspark.sql.types import StringType
 
 from dataprep.cli import option
 from dataprep.features import content_key_array
+from dataprep.json_lines import (
+    CORRUPT_FILE,
+    INVALID_UTF8,
+    LINES_SCHEMA,
+    MALFORMED_JSON,
+    RAW_COLUMNS,
+    CorruptGzip,
+    gunzip_blocks,
+    parse_lines,
+)
 from dataprep.storage import Storage
 
-RAW_COLUMNS = ("repo_name", "path", "copies", "size", "content", "license")
-
-CORRUPT_FILE = "corrupt_file"
-MALFORMED_JSON = "malformed_json"
-INVALID_UTF8 = "invalid_utf8"
 MISSING_REPO_OR_PATH = "missing_repo_or_path"
 EMPTY_CONTENT = "empty_content"
 TOO_LARGE = "too_large"
@@ -36,19 +42,6 @@ READ_REASONS = (
     EMPTY_CONTENT,
     TOO_LARGE,
 )
-
-_CORRUPT = "_corrupt_record"
-_JSON_SCHEMA = StructType(
-    [StructField(name, StringType()) for name in RAW_COLUMNS]
-    + [StructField(_CORRUPT, StringType())]
-)
-# A lone UTF-16 surrogate escape (\ud800-\udfff not in a valid pair) is how Python's json.dumps
-# writes text that was decoded from invalid UTF-8 with errors="surrogateescape". An escape only
-# counts after an even run of backslashes: source code holding the text \udc80 is fine.
-_ESCAPE = r"(?<!\\)(?:\\\\)*"
-_HIGH = r"\\u[dD][89abAB][0-9a-fA-F]{2}"
-_LOW = r"\\u[dD][c-fC-F][0-9a-fA-F]{2}"
-_LONE_SURROGATE = f"{_ESCAPE}{_HIGH}(?!{_LOW})|{_ESCAPE}(?<!{_HIGH}){_LOW}"
 
 
 @dataclass(frozen=True)
@@ -63,11 +56,6 @@ class ReadConfig:
     max_file_bytes: int = option(
         1_048_576, help="files whose content is larger (UTF-8 bytes) are rejected as too_large"
     )
-    check_gzip: bool = option(
-        True,
-        help="verify every .gz shard to the end; one that is cut short or corrupt adds a "
-        "corrupt_file row (its readable lines are still used)",
-    )
 
 
 def read_dump(spark: SparkSession, config: ReadConfig) -> DataFrame:
@@ -77,10 +65,6 @@ def read_dump(spark: SparkSession, config: ReadConfig) -> DataFrame:
         fmt = detect_format(spark, config.input)
     if fmt == "json":
         rows = _json_lines(spark, config.input)
-        if config.check_gzip:
-            rows = rows.unionByName(
-                _corrupt_gzip_files(spark, config.input), allowMissingColumns=True
-            )
     elif fmt == "parquet":
         rows = _parquet_rows(spark, config.input)
     else:
@@ -102,64 +86,70 @@ def detect_format(spark: SparkSession, source: str) -> str:
 
 
 def _json_lines(spark: SparkSession, source: str) -> DataFrame:
-    # A truncated or empty gzip shard must not stop the run: Spark keeps what it could read
-    # and the cut-off last line, if any, fails to parse and is rejected as malformed_json.
-    lines = (
-        spark.read.option("ignoreCorruptFiles", "true")
-        .text(source)
-        .select(F.col("value").alias("raw"), F.col("_metadata.file_path").alias("source_file"))
-        .where(F.trim("raw") != "")  # blank lines hold no record
-    )
-    parsed = F.from_json(
-        "raw", _JSON_SCHEMA, {"mode": "PERMISSIVE", "columnNameOfCorruptRecord": _CORRUPT}
-    )
-    rows = lines.withColumn("_json", parsed)
-    fields = [F.col(f"_json.{name}").alias(name) for name in RAW_COLUMNS]
-    malformed = F.col("_json").isNull() | F.col(f"_json.{_CORRUPT}").isNotNull()
-    has_surrogate = F.col("raw").contains("\\ud") | F.col("raw").contains("\\uD")
-    utf8_ok = F.is_valid_utf8("raw") & ~(
-        # The regex runs only on the rare lines that hold a surrogate escape at all.
-        F.when(has_surrogate, F.col("raw").rlike(_LONE_SURROGATE)).otherwise(F.lit(False))
-    )
-    return rows.select(
-        *fields,
-        "raw",
-        "source_file",
-        F.when(~utf8_ok, F.lit(INVALID_UTF8))
-        .when(malformed, F.lit(MALFORMED_JSON))
-        .alias("reason"),
-    )
+    files = Storage(spark).glob_files(source)
+    gzipped = [f for f in files if f.endswith(".gz")]
+    plain = [f for f in files if not f.endswith(".gz")]
+    parts = []
+    if gzipped:
+        # Gzip is not splittable, and a shard decompresses to ~4x its size: each shard gets
+        # its own task (Spark would pack several into one by compressed size and leave cores
+        # idle), which decompresses and parses it in Python in bounded blocks, reading it
+        # once, so a damaged shard is found on the way.
+        shards = spark.read.format("binaryFile").load(gzipped).select("path", "content")
+        shards = shards.repartition(len(gzipped))
+        parts.append(shards.mapInArrow(_read_gzip_shards, _SOURCED_STRUCT))
+    if plain:
+        # Plain files are split by Spark's text reader (any Hadoop codec too); the lines are
+        # parsed by the same Python function.
+        lines = spark.read.text(plain).select(
+            F.col("_metadata.file_path").alias("path"), F.col("value").cast("binary")
+        )
+        parts.append(lines.mapInArrow(_parse_plain_lines, _SOURCED_STRUCT))
+    rows = parts[0]
+    for part in parts[1:]:
+        rows = rows.unionByName(part)
+    return rows
 
 
-def _corrupt_gzip_files(spark: SparkSession, source: str) -> DataFrame:
-    # Spark stops reading a damaged gzip shard where the damage starts and says nothing
-    # the job can see; this pass finds such shards so the loss shows in the funnel.
-    shards = spark.read.format("binaryFile").option("pathGlobFilter", "*.gz").load(source)
-    return shards.where(~_gzip_complete("content")).select(
-        F.col("path").alias("source_file"), F.lit(CORRUPT_FILE).alias("reason")
-    )
+_SOURCED_SCHEMA = LINES_SCHEMA.append(pa.field("source_file", pa.string()))
+_SOURCED_STRUCT = from_arrow_schema(_SOURCED_SCHEMA)
 
 
-@F.arrow_udf(BooleanType())
-def _gzip_complete(blobs: pa.Array) -> pa.Array:
-    return pa.array([gzip_is_complete(blob) for blob in blobs.to_pylist()], pa.bool_())
+def _read_gzip_shards(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+    for batch in batches:
+        paths, blobs = batch.column("path"), batch.column("content")
+        for i in range(batch.num_rows):
+            # One shard's bytes as a Python object at a time.
+            yield from _read_gzip_shard(paths[i].as_py(), blobs[i].as_py())
 
 
-def gzip_is_complete(data: bytes) -> bool:
-    """Whether `data` is a run of complete, valid gzip members (an empty file is complete)."""
-    while data:
-        member = zlib.decompressobj(16 + zlib.MAX_WBITS)
-        pending = data
-        try:
-            while not member.eof:
-                out = member.decompress(pending, 1 << 20)  # bounded memory per call
-                pending = member.unconsumed_tail
-                if not out and not pending:
-                    return False  # input ended inside a member
-        except zlib.error:
-            return False
-        data = member.unused_data
-    return True
+def _read_gzip_shard(path: str, data: bytes) -> Iterator[pa.RecordBatch]:
+    try:
+        for block in gunzip_blocks(data):
+            yield from _with_source(parse_lines(block), path)
+    except CorruptGzip:
+        # Lines read before the damage are kept (the cut-off last one is malformed_json);
+        # this row makes the loss show in the funnel.
+        marker = {"source_file": path, "reason": CORRUPT_FILE}
+        yield pa.RecordBatch.from_pylist([marker], schema=_SOURCED_SCHEMA)
+
+
+def _parse_plain_lines(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+    for batch in batches:
+        paths = batch.column("path").to_pylist()
+        lines = batch.column("value").to_pylist()
+        # Consecutive lines of one file are parsed together.
+        start = 0
+        for end in range(1, len(paths) + 1):
+            if end == len(paths) or paths[end] != paths[start]:
+                block = b"\n".join(lines[start:end])
+                yield from _with_source(parse_lines(block), paths[start])
+                start = end
+
+
+def _with_source(table: pa.Table, path: str) -> list[pa.RecordBatch]:
+    sourced = table.append_column("source_file", pa.array([path] * table.num_rows, pa.string()))
+    return sourced.to_batches()
 
 
 def _parquet_rows(spark: SparkSession, source: str) -> DataFrame:
@@ -169,11 +159,21 @@ def _parquet_rows(spark: SparkSession, source: str) -> DataFrame:
         raise ValueError(f"Parquet input {source!r} lacks the columns {missing}")
     # Every other column (an earlier stage's features, say) is kept, as the data contract asks.
     rows = table.withColumns({c: F.col(c).cast("string") for c in RAW_COLUMNS})
-    return rows.withColumns(
+    invalid = ~F.is_valid_utf8("content")
+    # Invalid bytes would make the rejected table unreadable for strict readers (pyarrow) and
+    # cannot be hashed: the text gets U+FFFD in their place, as the JSON reader does.
+    repaired = rows.withColumns(
         {
-            "raw": F.lit(None).cast("string"),
+            name: F.when(invalid, F.make_valid_utf8(name)).otherwise(F.col(name))
+            for name in RAW_COLUMNS
+        }
+    )
+    return repaired.withColumns(
+        {
+            "raw": F.lit(None).cast("binary"),
             "source_file": F.col("_metadata.file_path"),
-            "reason": F.when(~F.is_valid_utf8("content"), F.lit(INVALID_UTF8)).cast("string"),
+            "reason": F.when(invalid, F.lit(INVALID_UTF8)).cast("string"),
+            "hash": F.when(F.col("content").isNotNull(), content_hash(F.col("content"))),
         }
     )
 
@@ -217,19 +217,4 @@ def _validate(rows: DataFrame, max_file_bytes: int) -> DataFrame:
         .when(empty, F.lit(EMPTY_CONTENT))
         .when(F.octet_length("content") > max_file_bytes, F.lit(TOO_LARGE)),
     )
-    # The raw line is kept only where the parsed fields cannot be trusted.
-    untrusted = F.col("reason").isin(INVALID_UTF8, MALFORMED_JSON)
-    return (
-        rows.withColumn("reason", reason)
-        # Invalid bytes would make the rejected table unreadable for strict readers (pyarrow)
-        # and cannot be hashed: the text columns get U+FFFD in their place, `raw` the bytes.
-        .withColumns(
-            {
-                name: F.when(untrusted, F.make_valid_utf8(name)).otherwise(F.col(name))
-                for name in RAW_COLUMNS
-            }
-        )
-        .withColumn("hash", F.when(F.col("content").isNotNull(), content_hash(F.col("content"))))
-        .withColumn("id", stable_id())
-        .withColumn("raw", F.when(untrusted, F.col("raw").cast("binary")))
-    )
+    return rows.withColumn("reason", reason).withColumn("id", stable_id())

@@ -12,11 +12,11 @@ def test_nested_configs_are_flat_options():
     config = parse_config(
         PipelineConfig,
         None,
-        ["--input", "in", "--workdir", "w", "--line-max", "500", "--no-check-gzip"],
+        ["--input", "in", "--workdir", "w", "--line-max", "500", "--no-stats"],
     )
     assert config.read.input == "in" and config.workdir == "w"
     assert config.filters.line_max == 500 and config.filters.alpha_frac == 0.25
-    assert config.read.check_gzip is False and config.overwrite is False
+    assert config.stats is False and config.overwrite is False
     assert config.filters.tokenizer is None and config.split.shard_size == "128MB"
 
 

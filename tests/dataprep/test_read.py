@@ -11,7 +11,8 @@ import pytest
 from conftest import raw_row, write_jsonl_gz
 from pyspark.sql import functions as F
 
-from dataprep.read import ReadConfig, content_hash, gzip_is_complete, read_dump
+from dataprep.json_lines import gzip_is_complete
+from dataprep.read import ReadConfig, content_hash, read_dump
 
 
 def test_content_hash_matches_codeparrot_definition(spark):
@@ -88,11 +89,18 @@ def test_broken_input_gets_reasons_not_crashes(spark, tmp_path):
     by_reason: dict[str | None, list[str]] = {}
     for key, reason in read:
         by_reason.setdefault(reason, []).append(key)
-    assert len(by_reason["malformed_json"]) == 2  # the cut line and the JSON array
+    # The cut line, the JSON array, and the line the damaged shard ends in.
+    assert sorted(by_reason["malformed_json"]) == [
+        f"file:{dump}/a.json.gz",
+        f"file:{dump}/a.json.gz",
+        f"file:{dump}/cut.json.gz",
+    ]
     assert by_reason["corrupt_file"] == [f"file:{dump}/cut.json.gz"]
     assert len(by_reason["missing_repo_or_path"]) == 2  # empty repo_name, absent path
     assert any(k.startswith("t") for k in by_reason[None])  # lines before the damage are used
-    assert len(read) == 13 + 1 + len(by_reason[None]) - 4  # no line lost, the blank one skipped
+    # No line lost, the blank one skipped: 13 lines of a.json.gz (4 of them good), the lines
+    # of the damaged shard (good ones and the cut-off one), its corrupt_file row.
+    assert len(read) == 13 + (len(by_reason[None]) - 4) + 1 + 1
 
 
 def test_rejected_text_is_valid_and_raw_kept(spark, tmp_path):
@@ -135,3 +143,22 @@ def test_parquet_input_keeps_extra_columns(spark, tmp_path):
 def test_missing_input_is_a_clear_error(spark, tmp_path):
     with pytest.raises(FileNotFoundError, match="no input files"):
         read_dump(spark, ReadConfig(input=str(tmp_path / "nowhere")))
+
+
+def test_plain_and_gzip_shards_read_alike(spark, tmp_path, real_files):
+    lines = [
+        json.dumps(raw_row("u/r", f"f{i}.py", text)).encode()
+        for i, text in enumerate(real_files[:30])
+    ]
+    lines.insert(7, b'{"repo_name": "u/r", "path": "cut.py", "conte')
+    write_jsonl_gz(tmp_path / "gz" / "a.json.gz", lines)
+    (tmp_path / "plain").mkdir()
+    (tmp_path / "plain" / "a.jsonl").write_bytes(b"\n".join(lines) + b"\n")
+
+    def read(folder: str) -> list[tuple]:
+        rows = read_dump(spark, ReadConfig(input=str(tmp_path / folder))).drop("source_file")
+        return sorted((tuple(row) for row in rows.collect()), key=lambda row: row[-1])  # by id
+
+    got = read("gz")
+    assert got == read("plain")
+    assert len(got) == 31

@@ -1,0 +1,160 @@
+"""JSON Lines of the raw dump into Arrow tables, in plain Python: the read stage's per-file work.
+
+A block of lines is parsed by Arrow's C++ JSON reader when every line in it is a clean record
+(the common case, several times faster than Spark's from_json here); a block with any bad
+line is parsed line by line with the standard library, so each bad line gets its own reason
+and the good lines around it are kept. Both paths give the same rows for good lines.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+import zlib
+from collections.abc import Iterator
+
+import pyarrow as pa
+import pyarrow.json as pa_json
+
+from dataprep.features import content_key
+
+RAW_COLUMNS = ("repo_name", "path", "copies", "size", "content", "license")
+
+CORRUPT_FILE = "corrupt_file"
+MALFORMED_JSON = "malformed_json"
+INVALID_UTF8 = "invalid_utf8"
+
+# What a block of lines becomes: the raw fields as text, the line itself where it cannot be
+# trusted, the reason it cannot, and the exact-dedup key of the content.
+LINES_SCHEMA = pa.schema(
+    [(name, pa.string()) for name in RAW_COLUMNS]
+    + [("raw", pa.binary()), ("reason", pa.string()), ("hash", pa.string())]
+)
+_FIELDS_SCHEMA = pa.schema([(name, pa.string()) for name in RAW_COLUMNS])
+_ARROW_PARSE = pa_json.ParseOptions(
+    explicit_schema=_FIELDS_SCHEMA, unexpected_field_behavior="ignore"
+)
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+# Decompressed text is handed on in blocks of about this size, cut at a line break, so memory
+# stays bounded whatever the shard's size.
+BLOCK_BYTES = 1 << 24
+
+
+class CorruptGzip(Exception):
+    """A gzip file ends inside a member or holds bytes that are not gzip."""
+
+
+def gunzip_blocks(data: bytes, block_bytes: int = BLOCK_BYTES) -> Iterator[bytes]:
+    """The text of a gzip file (every member), in blocks that end at a line break.
+
+    Everything readable is yielded first, the cut-off last line included; then CorruptGzip is
+    raised if the file is cut short or damaged. An empty file is a complete, empty one.
+    """
+    pending = bytearray()
+    complete = True
+    while data:
+        member = zlib.decompressobj(16 + zlib.MAX_WBITS)
+        compressed = data
+        try:
+            while not member.eof:
+                out = member.decompress(compressed, block_bytes)  # bounded memory per call
+                compressed = member.unconsumed_tail
+                if not out and not compressed:
+                    complete = False  # input ended inside a member
+                    break
+                pending += out
+                if len(pending) >= block_bytes:
+                    cut = pending.rfind(b"\n") + 1
+                    if cut:
+                        yield bytes(pending[:cut])
+                        del pending[:cut]
+        except zlib.error:
+            complete = False
+        if not complete:
+            break
+        data = member.unused_data
+    if pending:
+        yield bytes(pending)
+    if not complete:
+        raise CorruptGzip("gzip data cut short or damaged")
+
+
+def gzip_is_complete(data: bytes) -> bool:
+    """Whether `data` is a run of complete, valid gzip members (an empty file is complete)."""
+    try:
+        for _ in gunzip_blocks(data):
+            pass
+    except CorruptGzip:
+        return False
+    return True
+
+
+def parse_lines(block: bytes) -> pa.Table:
+    """Rows (LINES_SCHEMA) of the non-blank lines of a block of JSON Lines, in order."""
+    lines = [line for line in block.splitlines() if line.strip()]
+    fields = _parse_clean_block(block, len(lines))
+    if fields is None:
+        return pa.Table.from_pylist([_parse_line(line) for line in lines], schema=LINES_SCHEMA)
+    n = fields.num_rows
+    contents = fields.column("content").to_pylist()
+    hashes = pa.array([None if c is None else content_key(c) for c in contents], pa.string())
+    return (
+        fields.append_column("raw", pa.nulls(n, pa.binary()))
+        .append_column("reason", pa.nulls(n, pa.string()))
+        .append_column("hash", hashes)
+    )
+
+
+def _parse_clean_block(block: bytes, n_lines: int) -> pa.Table | None:
+    """The raw fields of every line by Arrow's reader; None if any line needs a closer look."""
+    try:
+        block.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+    try:
+        # Arrow refuses lone surrogate escapes, non-object lines, numbers where it expects
+        # text and repeated keys, so such lines fall to the line-by-line path.
+        table = pa_json.read_json(
+            io.BytesIO(block),
+            read_options=pa_json.ReadOptions(use_threads=False, block_size=max(len(block), 1)),
+            parse_options=_ARROW_PARSE,
+        )
+    except pa.ArrowInvalid:
+        return None
+    # Arrow also accepts two records on one line; one record per line is the format.
+    return table if table.num_rows == n_lines else None
+
+
+def _parse_line(line: bytes) -> dict:
+    """One line's row, with the first reason (invalid_utf8, malformed_json) that applies."""
+    reason = None
+    try:
+        text = line.decode("utf-8")
+    except UnicodeDecodeError:
+        text, reason = line.decode("utf-8", "replace"), INVALID_UTF8
+    try:
+        record = json.loads(text)
+    except ValueError:
+        record = None
+    if not isinstance(record, dict):
+        return {"raw": line, "reason": reason or MALFORMED_JSON}
+    row = {name: _as_text(record.get(name)) for name in RAW_COLUMNS}
+    for name, value in row.items():
+        # A lone surrogate escape (\udc80) is how json.dumps writes text decoded from invalid
+        # UTF-8 with errors="surrogateescape": the bytes were not text.
+        if value is not None and _LONE_SURROGATE.search(value):
+            row[name], reason = _LONE_SURROGATE.sub("\ufffd", value), INVALID_UTF8
+    if reason:
+        row |= {"raw": line, "reason": reason}
+    if row["content"] is not None:
+        row["hash"] = content_key(row["content"])
+    return row
+
+
+def _as_text(value: object) -> str | None:
+    # Numbers, booleans and nested values where text is expected are read as their JSON text,
+    # as Spark's from_json does with a string schema.
+    if value is None or isinstance(value, str):
+        return value
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
