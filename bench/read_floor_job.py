@@ -1,9 +1,10 @@
-"""Benchmark helper: the least a Spark job over the dump can do (gzip + JSON parse, no work).
+"""Benchmark helper: Spark's built-in JSON reader alone (gzip + JSON parse, no work).
 
     spark-submit bench/read_floor_job.py DUMP
 
 Reads every line with Spark's text reader, parses it with from_json and sums the content
-bytes: the ceiling for any pipeline that reads the dump with Spark on this machine.
+bytes: what Spark's built-in JSON reader costs on this machine (the pipeline reads with
+dataprep.json_lines instead).
 """
 
 from __future__ import annotations
