@@ -10,10 +10,10 @@ decided on its own, in parallel, and the order (by id) never depends on partitio
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Iterable
 
-import pandas as pd
+import pyarrow as pa
 
 DECISION_COLUMNS = ("id", "cluster_id", "cluster_size", "kept", "kept_id", "near_copies")
 
@@ -32,23 +32,31 @@ def greedy_keep(edges: Iterable[tuple[int, int]]) -> dict[int, int | None]:
     return decision
 
 
-def decide_cluster(edges: pd.DataFrame) -> pd.DataFrame:
-    """DECISION_COLUMNS for one component, from its (src, dst) verified edges."""
-    decision = greedy_keep(zip(edges["src"].tolist(), edges["dst"].tolist(), strict=True))
-    ids = sorted(decision)
-    keepers = pd.Series([decision[i] for i in ids], dtype="Int64")
-    copies = keepers.value_counts()
-    kept = keepers.isna()
-    return pd.DataFrame(
-        {
-            "id": ids,
-            "cluster_id": ids[0],
-            "cluster_size": len(ids),
-            "kept": kept,
-            "kept_id": keepers,
-            "near_copies": pd.Series(
-                [1 + int(copies.get(i, 0)) if k else None for i, k in zip(ids, kept, strict=True)],
-                dtype="Int64",
-            ),
-        }
-    )
+DECISION_SCHEMA = pa.schema(
+    [(name, pa.bool_() if name == "kept" else pa.int64()) for name in DECISION_COLUMNS]
+)
+
+
+def decide_clusters(edges: pa.Table) -> pa.Table:
+    """DECISION_SCHEMA rows for every file of the components in (component, src, dst) edges.
+
+    Each component is decided on its own; a component's edges must all be in `edges`.
+    """
+    by_component: dict[int, list[tuple[int, int]]] = defaultdict(list)
+    columns = (edges.column(name).to_pylist() for name in ("component", "src", "dst"))
+    for component, src, dst in zip(*columns, strict=True):
+        by_component[component].append((src, dst))
+    rows: dict[str, list] = {name: [] for name in DECISION_COLUMNS}
+    for component_edges in by_component.values():
+        decision = greedy_keep(component_edges)
+        ids = sorted(decision)
+        copies = Counter(keeper for keeper in decision.values() if keeper is not None)
+        for file_id in ids:
+            kept = decision[file_id] is None
+            rows["id"].append(file_id)
+            rows["cluster_id"].append(ids[0])
+            rows["cluster_size"].append(len(ids))
+            rows["kept"].append(kept)
+            rows["kept_id"].append(decision[file_id])
+            rows["near_copies"].append(1 + copies[file_id] if kept else None)
+    return pa.table(rows, schema=DECISION_SCHEMA)

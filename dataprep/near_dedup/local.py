@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from dataprep.near_dedup.keep import DECISION_COLUMNS, decide_cluster
+from dataprep.near_dedup.keep import DECISION_COLUMNS, decide_clusters
 from dataprep.near_dedup.sketch import sketch_batch
 from dataprep.near_dedup.stage import NearDedupConfig
 
@@ -41,10 +41,20 @@ def near_dedup_local(
     if not verified:
         return pd.DataFrame(columns=list(DECISION_COLUMNS))
     component = _components(verified)
-    edges = pd.DataFrame(verified, columns=["src", "dst"])
-    edges["component"] = edges["src"].map(component)
-    parts = [decide_cluster(group) for _, group in edges.groupby("component")]
-    return pd.concat(parts, ignore_index=True).sort_values("id", ignore_index=True)
+    edges = pa.table(
+        {
+            "component": [component[a] for a, _ in verified],
+            "src": [a for a, _ in verified],
+            "dst": [b for _, b in verified],
+        }
+    )
+    decided = decide_clusters(edges).to_pandas(types_mapper=_nullable)
+    return decided.sort_values("id", ignore_index=True)
+
+
+def _nullable(arrow_type: pa.DataType) -> object:
+    # Integer columns with nulls (kept_id, near_copies) stay integers, as in the Spark stage.
+    return pd.Int64Dtype() if arrow_type == pa.int64() else None
 
 
 def _jaccard(a: np.ndarray, b: np.ndarray) -> float:

@@ -7,6 +7,7 @@ its `kept_id` names that row. Kept rows gain `near_copies` (1 + the rows removed
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -14,13 +15,12 @@ import pyarrow as pa
 from pyspark import StorageLevel
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
-from pyspark.sql.pandas.types import from_arrow_type
-from pyspark.sql.types import BooleanType, LongType, StructField, StructType
+from pyspark.sql.pandas.types import from_arrow_schema, from_arrow_type
 
 from dataprep.cli import option
 from dataprep.near_dedup.candidates import star_edges, verified_edges
 from dataprep.near_dedup.components import connected_components
-from dataprep.near_dedup.keep import DECISION_COLUMNS, decide_cluster
+from dataprep.near_dedup.keep import DECISION_SCHEMA, decide_clusters
 from dataprep.near_dedup.lsh import high_recall_bands, optimal_bands
 from dataprep.near_dedup.shingles import MIN_TOKENS
 from dataprep.near_dedup.sketch import SKETCH_FIELDS, SketchSpec, sketch_batch
@@ -29,12 +29,14 @@ NEAR_DUPLICATE = "near_duplicate"
 NEAR_DEDUP_REASONS = (NEAR_DUPLICATE,)
 BANDINGS = ("high_recall", "optimal")
 
-_DECISION_SCHEMA = StructType(
-    [
-        StructField(name, BooleanType() if name == "kept" else LongType())
-        for name in DECISION_COLUMNS
-    ]
-)
+_DECISION_STRUCT = from_arrow_schema(DECISION_SCHEMA)
+_EDGES_SCHEMA = pa.schema([(name, pa.int64()) for name in ("component", "src", "dst")])
+
+
+def _decide_partition(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+    # Spark may mark a column non-null in some batches: one schema for all of them.
+    edges = [pa.RecordBatch.from_arrays(b.columns, schema=_EDGES_SCHEMA) for b in batches]
+    yield from decide_clusters(pa.Table.from_batches(edges, _EDGES_SCHEMA)).to_batches()
 
 
 @dataclass(frozen=True)
@@ -119,9 +121,12 @@ def near_dedup(rows: DataFrame, config: NearDedupConfig) -> NearDedupResult:
     verified = verified_edges(candidates, sketched, config.threshold).localCheckpoint()
     labels, rounds = connected_components(verified)
     clustered = verified.join(labels.withColumnRenamed("id", "src"), "src")
+    # All edges of a component land in one partition, decided there in one Python call: a
+    # grouped pandas UDF pays a fixed cost per component (19 s for 2,500 at 512 MB).
     decisions = (
-        clustered.groupBy("component")
-        .applyInPandas(decide_cluster, _DECISION_SCHEMA)
+        clustered.select("component", "src", "dst")
+        .repartition("component")
+        .mapInArrow(_decide_partition, _DECISION_STRUCT)
         .localCheckpoint()
     )
     stats = {

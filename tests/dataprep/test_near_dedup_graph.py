@@ -5,13 +5,13 @@ from __future__ import annotations
 import itertools
 import random
 
-import pandas as pd
+import pyarrow as pa
 import pytest
 from pyspark.sql import SparkSession
 
 from dataprep.near_dedup.candidates import star_edges, verified_edges
 from dataprep.near_dedup.components import connected_components
-from dataprep.near_dedup.keep import decide_cluster, greedy_keep
+from dataprep.near_dedup.keep import decide_clusters, greedy_keep
 from dataprep.near_dedup.local import _components
 
 
@@ -96,11 +96,19 @@ def test_keep_policy_is_a_maximal_independent_set() -> None:
     assert not any(frozenset((x, y)) in adjacent for x in kept for y in kept if x < y)
 
 
-def test_decide_cluster_columns() -> None:
-    edges = pd.DataFrame({"src": [5, 9, 7], "dst": [3, 3, 5]})
-    decided = decide_cluster(edges).set_index("id")
-    assert decided["cluster_id"].unique().tolist() == [3]
-    assert decided["cluster_size"].unique().tolist() == [4]
-    assert decided["kept"].to_dict() == {3: True, 5: False, 7: True, 9: False}
-    assert decided["kept_id"].tolist()[1] == 3
-    assert decided.loc[3, "near_copies"] == 3 and decided.loc[7, "near_copies"] == 1
+def test_decide_clusters_columns() -> None:
+    # Two components, their edges interleaved: each is decided on its own.
+    edges = pa.table(
+        {"component": [3, 20, 3, 3, 20], "src": [5, 21, 9, 7, 22], "dst": [3, 20, 3, 5, 21]}
+    )
+    decided = {row["id"]: row for row in decide_clusters(edges).to_pylist()}
+    assert sorted(decided) == [3, 5, 7, 9, 20, 21, 22]
+    assert {decided[i]["cluster_id"] for i in (3, 5, 7, 9)} == {3}
+    assert {decided[i]["cluster_size"] for i in (3, 5, 7, 9)} == {4}
+    assert {i: decided[i]["kept"] for i in (3, 5, 7, 9)} == {3: True, 5: False, 7: True, 9: False}
+    assert decided[5]["kept_id"] == 3 and decided[9]["kept_id"] == 3
+    assert decided[3]["near_copies"] == 3 and decided[7]["near_copies"] == 1
+    assert decided[5]["near_copies"] is None
+    # A chain 20~21~22: 21 goes for 20, 22 is kept (its only neighbour, 21, is removed).
+    assert [decided[i]["kept"] for i in (20, 21, 22)] == [True, False, True]
+    assert decided[20]["cluster_size"] == 3 and decided[20]["near_copies"] == 2
