@@ -13,7 +13,7 @@ from typing import Any
 
 import pyarrow as pa
 from pyspark import StorageLevel
-from pyspark.sql import DataFrame
+from pyspark.sql import DataFrame, Observation
 from pyspark.sql import functions as F
 from pyspark.sql.pandas.types import from_arrow_schema, from_arrow_type
 
@@ -116,9 +116,21 @@ def near_dedup(rows: DataFrame, config: NearDedupConfig) -> NearDedupResult:
     computed here and checkpointed, so writing them does not sketch the files again.
     """
     spec = config.sketch_spec()
+    # The figures it reports ride along with the jobs that checkpoint, as observations: on
+    # small inputs each extra counting job costs more than the data.
+    candidate_count, verified_count = Observation("candidates"), Observation("verified")
+    cluster_counts = Observation("clusters")
     sketched = sketches(rows, spec).persist(StorageLevel.MEMORY_AND_DISK)
-    candidates = star_edges(sketched, config.hubs).localCheckpoint()
-    verified = verified_edges(candidates, sketched, config.threshold).localCheckpoint()
+    candidates = (
+        star_edges(sketched, config.hubs)
+        .observe(candidate_count, F.count(F.lit(1)).alias("candidate_edges"))
+        .localCheckpoint()
+    )
+    verified = (
+        verified_edges(candidates, sketched, config.threshold)
+        .observe(verified_count, F.count(F.lit(1)).alias("verified_edges"))
+        .localCheckpoint()
+    )
     labels, rounds = connected_components(verified)
     clustered = verified.join(labels.withColumnRenamed("id", "src"), "src")
     # All edges of a component land in one partition, decided there in one Python call: a
@@ -127,28 +139,27 @@ def near_dedup(rows: DataFrame, config: NearDedupConfig) -> NearDedupResult:
         clustered.select("component", "src", "dst")
         .repartition("component")
         .mapInArrow(_decide_partition, _DECISION_STRUCT)
-        .localCheckpoint()
-    )
-    stats = {
-        "bands": spec.bands,
-        "rows": spec.rows,
-        **sketched.agg(
-            F.count(F.lit(1)).alias("files"),
-            F.count_if(F.col("bands").isNull()).alias("below_min_tokens"),
-        )
-        .first()
-        .asDict(),
-        "candidate_edges": candidates.count(),
-        "verified_edges": verified.count(),
-        "component_rounds": rounds,
-        **decisions.agg(
-            F.count_distinct("cluster_id").alias("clusters"),
+        .observe(
+            cluster_counts,
+            F.count_if(F.col("id") == F.col("cluster_id")).alias("clusters"),
             F.count(F.lit(1)).alias("clustered_files"),
             F.coalesce(F.max("cluster_size"), F.lit(0)).alias("largest_cluster"),
             F.count_if(~F.col("kept")).alias("removed"),
         )
-        .first()
-        .asDict(),
+        .localCheckpoint()
+    )
+    files = sketched.agg(
+        F.count(F.lit(1)).alias("files"),
+        F.count_if(F.col("bands").isNull()).alias("below_min_tokens"),
+    ).first()
+    stats = {
+        "bands": spec.bands,
+        "rows": spec.rows,
+        **files.asDict(),
+        **candidate_count.get,
+        **verified_count.get,
+        "component_rounds": rounds,
+        **cluster_counts.get,
     }
     sketched.unpersist()
     return NearDedupResult(_apply(rows, decisions), decisions, stats)

@@ -68,6 +68,13 @@ def test_clusters_table(result) -> None:
     assert (clusters["cluster_size"] == clusters["cluster_id"].map(sizes)).all()
     assert (clusters.groupby("cluster_id")["id"].min() == sizes.index).all()
     assert (clusters.groupby("cluster_id")["kept"].sum() >= 1).all()
+    # The figures observed while the decisions were computed match the table.
+    stats = result.stats
+    assert stats["clusters"] == len(sizes) and stats["clustered_files"] == len(clusters)
+    assert stats["largest_cluster"] == sizes.max()
+    assert stats["removed"] == (~clusters["kept"]).sum()
+    # Each cluster is connected by verified edges, all of them among the candidates.
+    assert len(clusters) - len(sizes) <= stats["verified_edges"] <= stats["candidate_edges"]
 
 
 def test_deterministic_across_partitionings(spark, corpus, result) -> None:
