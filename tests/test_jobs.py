@@ -7,6 +7,7 @@ marked slow. They share one small dump and one in-process pipeline run to compar
 from __future__ import annotations
 
 import contextlib
+import importlib.util
 import json
 import os
 import random
@@ -27,6 +28,7 @@ from conftest import raw_row, write_jsonl_gz
 from pyspark.sql import SparkSession
 from pyspark.sql import functions as F
 
+from dataprep.cli import parse_config
 from dataprep.funnel import format_funnel
 from dataprep.pipeline import PipelineConfig, run_pipeline
 from dataprep.read import ReadConfig
@@ -361,14 +363,37 @@ def test_standalone_cluster_matches_local(
     assert _funnel(workdir) == _funnel(local_workdir)
 
 
-def test_stage_jobs_through_spark_submit(
+def _run_in_process(spark: SparkSession, job: str, *args: str | Path) -> None:
+    """Run jobs/<job> with this command line in the test's session: its parsing and main."""
+    # jobs/ is scripts, not a package: load the module as spark-submit would. Each
+    # spark-submit costs ~20 s of JVM start here; the pipeline and near-dedup jobs show that
+    # path, so the other stages run in-process.
+    spec = importlib.util.spec_from_file_location(f"jobs_{Path(job).stem}", REPO / "jobs" / job)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    # Registered, so the config's string annotations resolve in its module.
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    config_class = next(
+        value
+        for name, value in vars(module).items()
+        if name.endswith("Job") and isinstance(value, type)
+    )
+    module.main(spark, parse_config(config_class, None, [str(arg) for arg in args]))
+
+
+def test_stage_jobs_run_alone(
     spark: SparkSession, dump: Path, local_workdir: Path, tmp_path: Path
 ) -> None:
     deduped, dedup_rejected = tmp_path / "dedup/deduped", tmp_path / "dedup/deduped_rejected"
     filtered, filter_rejected = tmp_path / "filter/filtered", tmp_path / "filter/filtered_rejected"
 
-    _submit("exact_dedup.py", "--input", dump, "--output", deduped, "--rejected", dedup_rejected)
-    _submit("filter.py", "--input", deduped, "--output", filtered, "--rejected", filter_rejected)
+    _run_in_process(
+        spark, "exact_dedup.py", "--input", dump, "--output", deduped, "--rejected", dedup_rejected
+    )
+    _run_in_process(
+        spark, "filter.py", "--input", deduped, "--output", filtered, "--rejected", filter_rejected
+    )
     near = tmp_path / "near/kept"
     _submit("near_dedup.py", "--input", filtered, "--output", near, "--no-exact-dedup")
 
