@@ -22,7 +22,6 @@ from dataprep.features import content_key
 
 RAW_COLUMNS = ("repo_name", "path", "copies", "size", "content", "license")
 
-CORRUPT_FILE = "corrupt_file"
 MALFORMED_JSON = "malformed_json"
 INVALID_UTF8 = "invalid_utf8"
 
@@ -79,16 +78,6 @@ def gunzip_blocks(data: bytes, block_bytes: int = BLOCK_BYTES) -> Iterator[bytes
         yield bytes(pending)
     if not complete:
         raise CorruptGzip("gzip data cut short or damaged")
-
-
-def gzip_is_complete(data: bytes) -> bool:
-    """Whether `data` is a run of complete, valid gzip members (an empty file is complete)."""
-    try:
-        for _ in gunzip_blocks(data):
-            pass
-    except CorruptGzip:
-        return False
-    return True
 
 
 def parse_lines(block: bytes) -> pa.Table:

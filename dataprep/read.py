@@ -19,7 +19,6 @@ from pyspark.sql.types import StringType
 from dataprep.cli import option
 from dataprep.features import content_key_array
 from dataprep.json_lines import (
-    CORRUPT_FILE,
     INVALID_UTF8,
     LINES_SCHEMA,
     MALFORMED_JSON,
@@ -30,6 +29,7 @@ from dataprep.json_lines import (
 )
 from dataprep.storage import Storage
 
+CORRUPT_FILE = "corrupt_file"
 MISSING_REPO_OR_PATH = "missing_repo_or_path"
 EMPTY_CONTENT = "empty_content"
 TOO_LARGE = "too_large"
@@ -60,11 +60,14 @@ class ReadConfig:
 
 def read_dump(spark: SparkSession, config: ReadConfig) -> DataFrame:
     """Rows of the dump: the raw columns, `raw`, `source_file`, `hash`, `id` and `reason`."""
+    files = Storage(spark).glob_files(config.input)
+    if not files:
+        raise FileNotFoundError(f"no input files found at {config.input!r}")
     fmt = config.input_format
     if fmt == "auto":
-        fmt = detect_format(spark, config.input)
+        fmt = _format_of(files, config.input)
     if fmt == "json":
-        rows = _json_lines(spark, config.input)
+        rows = _json_lines(spark, files)
     elif fmt == "parquet":
         rows = _parquet_rows(spark, config.input)
     else:
@@ -72,11 +75,8 @@ def read_dump(spark: SparkSession, config: ReadConfig) -> DataFrame:
     return _validate(rows, config.max_file_bytes)
 
 
-def detect_format(spark: SparkSession, source: str) -> str:
-    """`parquet` if the files under `source` are Parquet, else `json`; fails if there are none."""
-    files = Storage(spark).glob_files(source)
-    if not files:
-        raise FileNotFoundError(f"no input files found at {source!r}")
+def _format_of(files: list[str], source: str) -> str:
+    """`parquet` if the files (found at `source`) are Parquet, else `json`."""
     parquet = [f for f in files if f.endswith(".parquet")]
     if parquet and len(parquet) != len(files):
         raise ValueError(
@@ -85,8 +85,7 @@ def detect_format(spark: SparkSession, source: str) -> str:
     return "parquet" if parquet else "json"
 
 
-def _json_lines(spark: SparkSession, source: str) -> DataFrame:
-    files = Storage(spark).glob_files(source)
+def _json_lines(spark: SparkSession, files: list[str]) -> DataFrame:
     gzipped = [f for f in files if f.endswith(".gz")]
     plain = [f for f in files if not f.endswith(".gz")]
     parts = []

@@ -11,7 +11,7 @@ import pytest
 from conftest import raw_row, write_jsonl_gz
 from pyspark.sql import functions as F
 
-from dataprep.json_lines import gzip_is_complete
+from dataprep.json_lines import CorruptGzip, gunzip_blocks
 from dataprep.read import ReadConfig, content_hash, read_dump
 
 
@@ -22,6 +22,16 @@ def test_content_hash_matches_codeparrot_definition(spark):
     got = [r[0] for r in rows.select(content_hash(F.col("content"))).collect()]
     want = [hashlib.md5(re.sub(r"\s+", "", t).encode("utf-8")).hexdigest() for t in texts]
     assert got == want
+
+
+def gzip_is_complete(data: bytes) -> bool:
+    """Whether gunzip_blocks reads `data` to its end without finding damage."""
+    try:
+        for _ in gunzip_blocks(data):
+            pass
+    except CorruptGzip:
+        return False
+    return True
 
 
 def test_gzip_is_complete():
