@@ -32,13 +32,15 @@ def greedy_keep(edges: Iterable[tuple[int, int]]) -> dict[int, int | None]:
     return decision
 
 
+# What decide_clusters reads: verified edges labelled with their component.
+EDGES_SCHEMA = pa.schema([(name, pa.int64()) for name in ("component", "src", "dst")])
 DECISION_SCHEMA = pa.schema(
     [(name, pa.bool_() if name == "kept" else pa.int64()) for name in DECISION_COLUMNS]
 )
 
 
 def decide_clusters(edges: pa.Table) -> pa.Table:
-    """DECISION_SCHEMA rows for every file of the components in (component, src, dst) edges.
+    """DECISION_SCHEMA rows for every file of the components in `edges` (EDGES_SCHEMA).
 
     Each component is decided on its own; a component's edges must all be in `edges`.
     """

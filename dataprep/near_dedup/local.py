@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from dataprep.near_dedup.keep import DECISION_COLUMNS, decide_clusters
+from dataprep.near_dedup.keep import EDGES_SCHEMA, decide_clusters
 from dataprep.near_dedup.sketch import sketch_batch
 from dataprep.near_dedup.stage import NearDedupConfig
 
@@ -38,15 +38,10 @@ def near_dedup_local(
     verified = [
         (a, b) for a, b in sorted(candidates) if _jaccard(sets[a], sets[b]) >= config.threshold
     ]
-    if not verified:
-        return pd.DataFrame(columns=list(DECISION_COLUMNS))
     component = _components(verified)
-    edges = pa.table(
-        {
-            "component": [component[a] for a, _ in verified],
-            "src": [a for a, _ in verified],
-            "dst": [b for _, b in verified],
-        }
+    edges = pa.Table.from_pylist(
+        [{"component": component[a], "src": a, "dst": b} for a, b in verified],
+        schema=EDGES_SCHEMA,
     )
     decided = decide_clusters(edges).to_pandas(types_mapper=_nullable)
     return decided.sort_values("id", ignore_index=True)

@@ -20,7 +20,7 @@ from pyspark.sql.pandas.types import from_arrow_schema, from_arrow_type
 from dataprep.cli import option
 from dataprep.near_dedup.candidates import star_edges, verified_edges
 from dataprep.near_dedup.components import connected_components
-from dataprep.near_dedup.keep import DECISION_SCHEMA, decide_clusters
+from dataprep.near_dedup.keep import DECISION_SCHEMA, EDGES_SCHEMA, decide_clusters
 from dataprep.near_dedup.lsh import high_recall_bands, optimal_bands
 from dataprep.near_dedup.shingles import MIN_TOKENS
 from dataprep.near_dedup.sketch import SKETCH_FIELDS, SketchSpec, sketch_batch
@@ -30,13 +30,12 @@ NEAR_DEDUP_REASONS = (NEAR_DUPLICATE,)
 BANDINGS = ("high_recall", "optimal")
 
 _DECISION_STRUCT = from_arrow_schema(DECISION_SCHEMA)
-_EDGES_SCHEMA = pa.schema([(name, pa.int64()) for name in ("component", "src", "dst")])
 
 
 def _decide_partition(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
     # Spark may mark a column non-null in some batches: one schema for all of them.
-    edges = [pa.RecordBatch.from_arrays(b.columns, schema=_EDGES_SCHEMA) for b in batches]
-    yield from decide_clusters(pa.Table.from_batches(edges, _EDGES_SCHEMA)).to_batches()
+    edges = [pa.RecordBatch.from_arrays(b.columns, schema=EDGES_SCHEMA) for b in batches]
+    yield from decide_clusters(pa.Table.from_batches(edges, EDGES_SCHEMA)).to_batches()
 
 
 @dataclass(frozen=True)
