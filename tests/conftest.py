@@ -4,6 +4,7 @@ a small near-duplicate corpus of real Python files."""
 from __future__ import annotations
 
 import gzip
+import importlib.util
 import json
 import os
 import random
@@ -11,6 +12,7 @@ import sys
 import sysconfig
 from collections.abc import Iterator
 from pathlib import Path
+from types import ModuleType
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -38,6 +40,18 @@ def spark() -> Iterator[SparkSession]:
     apply_tuned_defaults(session)
     yield session
     session.stop()
+
+
+def load_job(script: str) -> ModuleType:
+    """The module of jobs/<script>, loaded as spark-submit would (jobs/ is not a package)."""
+    path = Path(__file__).resolve().parents[1] / "jobs" / script
+    spec = importlib.util.spec_from_file_location(f"jobs_{path.stem}", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    # Registered, so the config dataclasses' string annotations resolve in their module.
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
 
 
 def raw_row(repo: str, path: str, content: str, **extra: str) -> dict:

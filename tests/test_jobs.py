@@ -7,7 +7,6 @@ marked slow. They share one small dump and one in-process pipeline run to compar
 from __future__ import annotations
 
 import contextlib
-import importlib.util
 import json
 import os
 import random
@@ -24,7 +23,7 @@ from pathlib import Path
 from typing import IO, Any
 
 import pytest
-from conftest import raw_row, write_jsonl_gz
+from conftest import load_job, raw_row, write_jsonl_gz
 from pyspark.sql import SparkSession
 from pyspark.sql import functions as F
 
@@ -363,23 +362,12 @@ def test_standalone_cluster_matches_local(
     assert _funnel(workdir) == _funnel(local_workdir)
 
 
-def _run_in_process(spark: SparkSession, job: str, *args: str | Path) -> None:
-    """Run jobs/<job> with this command line in the test's session: its parsing and main."""
-    # jobs/ is scripts, not a package: load the module as spark-submit would. Each
-    # spark-submit costs ~20 s of JVM start here; the pipeline and near-dedup jobs show that
-    # path, so the other stages run in-process.
-    spec = importlib.util.spec_from_file_location(f"jobs_{Path(job).stem}", REPO / "jobs" / job)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    # Registered, so the config's string annotations resolve in its module.
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    config_class = next(
-        value
-        for name, value in vars(module).items()
-        if name.endswith("Job") and isinstance(value, type)
-    )
-    module.main(spark, parse_config(config_class, None, [str(arg) for arg in args]))
+def _run_in_process(spark: SparkSession, job: str, config: str, *args: str | Path) -> None:
+    """Run jobs/<job> (config class `config`) with this command line in the test's session."""
+    # Each spark-submit costs ~20 s of JVM start here; the pipeline and near-dedup jobs show
+    # that path, so the other stages run in-process, through their own parsing and main.
+    module = load_job(job)
+    module.main(spark, parse_config(getattr(module, config), None, [str(arg) for arg in args]))
 
 
 def test_stage_jobs_run_alone(
@@ -389,11 +377,13 @@ def test_stage_jobs_run_alone(
     filtered, filter_rejected = tmp_path / "filter/filtered", tmp_path / "filter/filtered_rejected"
 
     _run_in_process(
-        spark, "exact_dedup.py", "--input", dump, "--output", deduped, "--rejected", dedup_rejected
-    )
+        spark, "exact_dedup.py", "ExactDedupJob",
+        "--input", dump, "--output", deduped, "--rejected", dedup_rejected,
+    )  # fmt: skip
     _run_in_process(
-        spark, "filter.py", "--input", deduped, "--output", filtered, "--rejected", filter_rejected
-    )
+        spark, "filter.py", "FilterJob",
+        "--input", deduped, "--output", filtered, "--rejected", filter_rejected,
+    )  # fmt: skip
     near = tmp_path / "near/kept"
     _submit("near_dedup.py", "--input", filtered, "--output", near, "--no-exact-dedup")
 

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-import runpy
 from pathlib import Path
 
 import nbformat
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import load_job
 from nbclient import NotebookClient
 
 from dataprep.sample import CONCENTRATION_ANCHORS, copy_counts
@@ -19,8 +19,7 @@ from dataprep.stats import CURVE_PERCENTS, PLOTS, TABLES, load_stats, top_k, wri
 N_UNIQUE = 1000
 COUNTS = copy_counts(N_UNIQUE)  # most-copied first
 CLUSTER_SIZES = (2, 2, 3, 5)
-# jobs/ is scripts, not a package: load the job's module as spark-submit would.
-JOB = runpy.run_path(str(Path(__file__).resolve().parents[2] / "jobs/dup_stats.py"))
+JOB = load_job("dup_stats.py")
 
 
 def _frame(rows: list[dict]) -> pd.DataFrame:
@@ -205,7 +204,7 @@ def test_load_stats_tables_funnel_and_plots(summary, workdir):
 
 def test_job_rerun_is_identical(spark, summary, workdir, capsys):
     before = (workdir / "stats/summary.json").read_text()
-    JOB["main"](spark, JOB["DupStatsJob"](workdir=str(workdir)))
+    JOB.main(spark, JOB.DupStatsJob(workdir=str(workdir)))
     out = capsys.readouterr().out
     assert f"{summary['n_files']:,} files, {N_UNIQUE:,} unique" in out
     assert "CodeParrot: 15% of files" in out
