@@ -10,13 +10,13 @@ import math
 import uuid
 from dataclasses import dataclass
 
-from pyspark.sql import DataFrame, Observation, SparkSession
+from pyspark.sql import Observation, SparkSession
 from pyspark.sql import functions as F
 
 from dataprep.cli import option
 from dataprep.hashing import unit_interval
-from dataprep.stage_output import mark_done
-from dataprep.storage import Storage
+from dataprep.stage_output import mark_done, move_table, nest_counts
+from dataprep.storage import SUCCESS, Storage
 from dataprep.units import parse_size
 
 SPLITS = ("train", "valid")
@@ -49,33 +49,52 @@ def write_splits(
     seed: int,
     record: dict,
 ) -> dict:
-    """Write `<output>/train` and `<output>/valid` from the kept rows at `kept`; return counts."""
+    """Write `<output>/train` and `<output>/valid` from the kept rows at `kept`; return counts.
+
+    Both splits come from one read and one shuffle: every shard of either split is one
+    partition, placed by id, and a partitioned write sends each to its split's folder.
+    """
     storage = Storage(spark)
     rows = spark.read.parquet(kept)
     rows = rows.drop(*[c for c in _WORKING_COLUMNS if c in rows.columns])
-    rows = rows.withColumn("_split", split_of(seed, config.valid_fraction))
-    shard_bytes = parse_size(config.shard_size)
+    split = split_of(seed, config.valid_fraction)
     kept_bytes = storage.size_bytes(kept)
+    n_train, n_valid = (
+        max(1, math.ceil(kept_bytes * share / parse_size(config.shard_size)))
+        for share in (1 - config.valid_fraction, config.valid_fraction)
+    )
+
+    def shard(n_shards: int) -> F.Column:
+        # Murmur3 of id, as Spark's own hash partitioning by id.
+        return F.pmod(F.hash("id"), F.lit(n_shards))
+
+    partition = F.when(split == "valid", n_train + shard(n_valid)).otherwise(shard(n_train))
+    observation = Observation("split_counts")
+    counted = (
+        rows.withColumn("_split", split)
+        .repartitionById(n_train + n_valid, partition)
+        .sortWithinPartitions("_split", "id")
+        .observe(observation, *_split_metrics())
+    )
     tmp = f"{storage.parent(output)}/_tmp-{uuid.uuid4().hex}"
-    counts = {}
+    counted.write.partitionBy("_split").option("compression", "zstd").parquet(tmp)
+    storage.delete(f"{tmp}/{SUCCESS}")
     for name in SPLITS:
-        share = config.valid_fraction if name == "valid" else 1 - config.valid_fraction
-        n_shards = max(1, math.ceil(kept_bytes * share / shard_bytes))
-        counts[name] = _write_split(rows.where(F.col("_split") == name), f"{tmp}/{name}", n_shards)
+        move_table(spark, f"{tmp}/_split={name}", f"{tmp}/{name}", rows.schema)
     storage.delete(output)
     storage.rename(tmp, output)
-    result = {**record, "counts": counts}
+    result = {**record, "counts": nest_counts(observation.get)}
     mark_done(storage, output, result)
     return result
 
 
-def _write_split(rows: DataFrame, path: str, n_shards: int) -> dict:
-    observation = Observation("split_counts")
-    shards = rows.drop("_split").repartition(n_shards, "id").sortWithinPartitions("id")
-    counted = shards.observe(
-        observation,
-        F.count(F.lit(1)).alias("files"),
-        F.sum(F.octet_length("content")).alias("bytes"),
-    )
-    counted.write.option("compression", "zstd").parquet(path)
-    return {key: int(value or 0) for key, value in observation.get.items()}
+def _split_metrics() -> list[F.Column]:
+    """Files and content bytes per split, for an Observation."""
+    metrics = []
+    for name in SPLITS:
+        here = F.col("_split") == name
+        metrics += [
+            F.count_if(here).alias(f"{name}.files"),
+            F.sum(F.when(here, F.octet_length("content"))).alias(f"{name}.bytes"),
+        ]
+    return metrics

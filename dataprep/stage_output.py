@@ -16,6 +16,7 @@ from typing import Any
 
 from pyspark.sql import Column, DataFrame, Observation, SparkSession
 from pyspark.sql import functions as F
+from pyspark.sql.types import StructType
 
 from dataprep.cli import option
 from dataprep.storage import STAGE_INFO, SUCCESS, Storage
@@ -135,11 +136,7 @@ def write_stage(
     storage.delete(output)
     for reason in reasons:
         storage.delete(f"{rejected}/reason={reason}")
-    if storage.exists(f"{tmp}/{_KEPT_PARTITION}"):
-        storage.rename(f"{tmp}/{_KEPT_PARTITION}", output)
-    else:  # nothing kept: still leave a readable, empty table with the right columns
-        spark.createDataFrame([], rows.drop("reason").schema).write.parquet(output)
-        storage.delete(f"{output}/{SUCCESS}")
+    move_table(spark, f"{tmp}/{_KEPT_PARTITION}", output, rows.drop("reason").schema)
     for name in storage.list_names(tmp):
         if name.startswith("reason="):
             storage.rename(f"{tmp}/{name}", f"{rejected}/{name}")
@@ -184,6 +181,20 @@ def run_stage(
         upstream=upstream,
         details=details,
     )
+
+
+def move_table(spark: SparkSession, source: str, target: str, schema: StructType) -> None:
+    """Move the Parquet folder `source` to `target`, or leave an empty table there if none.
+
+    A partitioned write makes no folder for a value no row had; readers of `target` still
+    expect a table with the right columns.
+    """
+    storage = Storage(spark)
+    if storage.exists(source):
+        storage.rename(source, target)
+    else:
+        spark.createDataFrame([], schema).write.parquet(target)
+        storage.delete(f"{target}/{SUCCESS}")
 
 
 def write_table(spark: SparkSession, frame: DataFrame, path: str) -> None:

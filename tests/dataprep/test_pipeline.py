@@ -7,6 +7,7 @@ import json
 import random
 import shutil
 
+import pyarrow.parquet as pq
 import pytest
 from conftest import raw_row, write_jsonl_gz
 from pyspark.sql import functions as F
@@ -16,7 +17,7 @@ from dataprep.filters import FilterConfig
 from dataprep.near_dedup.shingles import jaccard, tokens
 from dataprep.pipeline import PipelineConfig, run_pipeline
 from dataprep.read import ReadConfig
-from dataprep.split import SplitConfig
+from dataprep.split import SPLITS, SplitConfig, split_of
 from dataprep.stage_output import ConfigMismatch
 
 
@@ -168,9 +169,21 @@ def test_rerun_is_a_noop_and_other_config_is_refused(spark, dump, workdir):
 def test_valid_split_and_shards(spark, dump, tmp_path):
     config = SplitConfig(valid_fraction=0.3, shard_size="2kB")
     funnel = _run(spark, dump, tmp_path / "w", split=config)
-    valid = funnel["stages"][-1]["out"]["valid"]["files"]
-    assert 0.15 < valid / funnel["kept"]["files"] < 0.45
-    assert len(list((tmp_path / "w/clean/train").glob("part-*.parquet"))) > 1
+    counts = funnel["stages"][-1]["out"]
+    assert 0.15 < counts["valid"]["files"] / funnel["kept"]["files"] < 0.45
+    draw = split_of(FilterConfig().seed, config.valid_fraction)
+    for name in SPLITS:
+        folder = tmp_path / "w/clean" / name
+        shards = sorted(folder.glob("part-*.parquet"))
+        assert len(shards) > 1
+        for shard in shards:  # one split per shard, rows in id order
+            ids = pq.read_table(shard, columns=["id"]).column("id").to_pylist()
+            assert ids == sorted(ids)
+        rows = spark.read.parquet(str(folder))
+        assert "_split" not in rows.columns
+        assert rows.where(draw != name).count() == 0
+        assert rows.count() == counts[name]["files"]
+        assert rows.agg(F.sum(F.octet_length("content"))).first()[0] == counts[name]["bytes"]
 
 
 def test_changed_input_reruns_the_stages(spark, dump, tmp_path):
