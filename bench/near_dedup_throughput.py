@@ -13,23 +13,22 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import shutil
 import time
 from pathlib import Path
 
 from near_dup_reference import reference_pipeline
-from submit import ROOT, spark_submit
+from submit import ROOT, add_spark_arguments, spark_submit, submit_options
 
 from dataprep.sample import write_sample_dump
 from dataprep.units import parse_size
 
 
-def spark_pass(dump: Path, output: Path, cores: int, driver_memory: str) -> dict:
+def spark_pass(dump: Path, output: Path, options: dict) -> dict:
     """Run jobs/near_dedup.py on the raw dump through spark-submit; return its printed summary."""
     stdout = spark_submit(
         "jobs/near_dedup.py", "--input", dump, "--output", output, "--overwrite",
-        cores=cores, driver_memory=driver_memory, quiet=True,
+        quiet=True, **options,
     )  # fmt: skip
     return json.loads(stdout[stdout.index("{") : stdout.rindex("}") + 1])
 
@@ -41,8 +40,7 @@ def main() -> None:
     )
     parser.add_argument("--sizes", default="512MB,1GB", help="comma-separated dump sizes")
     parser.add_argument("--root", default=str(ROOT / "work/bench"), help="benchmark folder")
-    parser.add_argument("--cores", type=int, default=os.cpu_count() or 2, help="cores for both")
-    parser.add_argument("--driver-memory", default="6g", help="spark-submit --driver-memory")
+    add_spark_arguments(parser)
     args = parser.parse_args()
 
     root = Path(args.root)
@@ -55,7 +53,7 @@ def main() -> None:
         out = root / f"near-{size}"
         shutil.rmtree(out, ignore_errors=True)
         started = time.time()
-        summary = spark_pass(dump, out / "spark", args.cores, args.driver_memory)
+        summary = spark_pass(dump, out / "spark", submit_options(args))
         spark_seconds = time.time() - started
         started = time.time()
         reference = reference_pipeline(dump, out / "reference", processes=args.cores)

@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import gzip
 import json
-import os
 import random
 import shutil
 import time
@@ -24,7 +23,7 @@ from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
-from submit import ROOT, spark_submit
+from submit import ROOT, add_spark_arguments, spark_submit, submit_options
 
 from dataprep.reference import reference_features, reference_hash
 from dataprep.sample import write_sample_dump
@@ -90,21 +89,18 @@ def _write(writer: pq.ParquetWriter | None, rows: list[dict], output: Path) -> p
     return writer
 
 
-def spark_pass(dump: Path, workdir: Path, cores: int, driver_memory: str) -> dict:
+def spark_pass(dump: Path, workdir: Path, options: dict) -> dict:
     """Run jobs/pipeline.py through spark-submit in local mode; return its funnel."""
     # This benchmark is the core's: read -> exact dedup -> filters -> shards, the steps the
     # plain pass does too (decontamination is a later stage of its own).
     core_only = ("--no-near-dedup", "--no-stats", "--no-decontaminate")
-    spark_submit(
-        "jobs/pipeline.py", "--input", dump, "--workdir", workdir, *core_only,
-        cores=cores, driver_memory=driver_memory,
-    )  # fmt: skip
+    spark_submit("jobs/pipeline.py", "--input", dump, "--workdir", workdir, *core_only, **options)
     return json.loads((workdir / "funnel.json").read_text())
 
 
-def read_floor(dump: Path, cores: int, driver_memory: str) -> None:
+def read_floor(dump: Path, options: dict) -> None:
     """Run bench/read_floor_job.py (gzip + JSON parse only) through spark-submit."""
-    spark_submit("bench/read_floor_job.py", dump, cores=cores, driver_memory=driver_memory)
+    spark_submit("bench/read_floor_job.py", dump, **options)
 
 
 def main() -> None:
@@ -114,8 +110,7 @@ def main() -> None:
     )
     parser.add_argument("--size", default="1GB", help="raw content bytes of the sample dump")
     parser.add_argument("--root", default=str(ROOT / "work/bench"), help="benchmark folder")
-    parser.add_argument("--cores", type=int, default=os.cpu_count() or 2, help="Spark local[N]")
-    parser.add_argument("--driver-memory", default="6g", help="spark-submit --driver-memory")
+    add_spark_arguments(parser)
     parser.add_argument("--skip-plain", action="store_true", help="time only the Spark side")
     args = parser.parse_args()
 
@@ -127,7 +122,7 @@ def main() -> None:
 
     shutil.rmtree(root / "spark", ignore_errors=True)
     started = time.time()
-    funnel = spark_pass(dump, root / "spark", args.cores, args.driver_memory)
+    funnel = spark_pass(dump, root / "spark", submit_options(args))
     spark_seconds = time.time() - started
     mb = funnel["input"]["bytes"] / 1e6
     spark_rate = mb / spark_seconds / args.cores
@@ -135,7 +130,7 @@ def main() -> None:
     print(f"spark  ({args.cores} cores): {spark_seconds:7.1f} s  {spark_rate:6.1f} MB/s per core")
 
     started = time.time()
-    read_floor(dump, args.cores, args.driver_memory)
+    read_floor(dump, submit_options(args))
     floor_rate = mb / (time.time() - started) / args.cores
     print(f"spark's JSON reader only (gzip + JSON, whole submit): {floor_rate:6.1f} MB/s per core")
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import argparse
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -10,13 +12,22 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def spark_submit(
-    script: str, *args: object, cores: int = 2, driver_memory: str = "4g", quiet: bool = False
+    script: str,
+    *args: object,
+    cores: int = 2,
+    driver_memory: str = "4g",
+    java_options: str = "",
+    quiet: bool = False,
 ) -> str:
-    """Run `ROOT/script args` with spark-submit in local[cores] mode; return its stdout."""
+    """Run `ROOT/script args` with spark-submit in local[cores] mode; return its stdout.
+
+    `java_options` go to the driver's JVM, which in local mode runs the tasks too.
+    """
     command = [
         str(Path(sys.executable).parent / "spark-submit"),
         "--master", f"local[{cores}]",
         "--driver-memory", driver_memory,
+        *(["--driver-java-options", java_options] if java_options else []),
         str(ROOT / script),
         *map(str, args),
     ]  # fmt: skip
@@ -25,3 +36,29 @@ def spark_submit(
         command, check=True, cwd=ROOT, stdout=subprocess.PIPE if quiet else None, text=True
     )
     return done.stdout or ""
+
+
+def add_spark_arguments(parser: argparse.ArgumentParser) -> None:
+    """The spark-submit settings a benchmark takes: --cores, --driver-memory, JVM flags."""
+    parser.add_argument(
+        "--cores",
+        type=int,
+        default=os.cpu_count() or 2,
+        help="Spark runs in local[N]; MB/s per core divides by N",
+    )
+    parser.add_argument("--driver-memory", default="6g", help="spark-submit --driver-memory")
+    parser.add_argument(
+        "--driver-java-options",
+        default="",
+        help="JVM flags for Spark's driver, which runs the tasks in local mode: e.g. "
+        "'-XX:TieredStopAtLevel=1 -XX:+UseParallelGC' for short runs (README, Benchmark)",
+    )
+
+
+def submit_options(args: argparse.Namespace) -> dict:
+    """spark_submit keyword arguments from the parsed add_spark_arguments options."""
+    return {
+        "cores": args.cores,
+        "driver_memory": args.driver_memory,
+        "java_options": args.driver_java_options,
+    }
