@@ -19,10 +19,7 @@ from pathlib import Path
 
 import near_dedup_throughput
 import pipeline_throughput
-from submit import ROOT, add_spark_arguments, submit_options
-
-from dataprep.sample import write_sample_dump
-from dataprep.units import parse_size
+from submit import ROOT, add_spark_arguments, sample_dump, submit_options
 
 SHORT_RUN_FLAGS = "-XX:TieredStopAtLevel=1 -XX:+UseParallelGC"
 
@@ -41,10 +38,7 @@ def main() -> None:
     args = parser.parse_args()
 
     root = Path(args.root)
-    dump = root / f"raw-{args.size}"
-    if not dump.exists():
-        print(f"building a {args.size} sample dump in {dump} ...", flush=True)
-        write_sample_dump(dump, parse_size(args.size))
+    dump = sample_dump(root, args.size)
     out = root / "jvm-flags"  # the outputs of a run, removed before the next
     passes = {
         "pipeline": lambda options: pipeline_throughput.spark_pass(dump, out / "run", options)[

@@ -18,10 +18,7 @@ import time
 from pathlib import Path
 
 from near_dup_reference import reference_pipeline
-from submit import ROOT, add_spark_arguments, spark_submit, submit_options
-
-from dataprep.sample import write_sample_dump
-from dataprep.units import parse_size
+from submit import ROOT, add_spark_arguments, sample_dump, spark_submit, submit_options
 
 
 def spark_pass(dump: Path, output: Path, options: dict) -> dict:
@@ -46,10 +43,7 @@ def main() -> None:
     root = Path(args.root)
     previous = None
     for size in args.sizes.split(","):
-        dump = root / f"raw-{size}"
-        if not dump.exists():
-            print(f"building a {size} sample dump in {dump} ...", flush=True)
-            write_sample_dump(dump, parse_size(size))
+        dump = sample_dump(root, size)
         out = root / f"near-{size}"
         shutil.rmtree(out, ignore_errors=True)
         started = time.time()

@@ -23,11 +23,9 @@ from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
-from submit import ROOT, add_spark_arguments, spark_submit, submit_options
+from submit import ROOT, add_spark_arguments, sample_dump, spark_submit, submit_options
 
 from dataprep.reference import reference_features, reference_hash
-from dataprep.sample import write_sample_dump
-from dataprep.units import parse_size
 
 
 def plain_python_pass(dump: Path, output: Path, max_file_bytes: int = 1_048_576) -> dict:
@@ -115,10 +113,7 @@ def main() -> None:
     args = parser.parse_args()
 
     root = Path(args.root)
-    dump = root / f"raw-{args.size}"
-    if not dump.exists():
-        print(f"building a {args.size} sample dump in {dump} ...", flush=True)
-        write_sample_dump(dump, parse_size(args.size))
+    dump = sample_dump(root, args.size)
 
     shutil.rmtree(root / "spark", ignore_errors=True)
     started = time.time()

@@ -1,4 +1,5 @@
-"""Running a project script through this environment's spark-submit, for the benchmarks."""
+"""Running a project script through this environment's spark-submit, for the benchmarks; the
+sample dumps they run on."""
 
 from __future__ import annotations
 
@@ -7,6 +8,9 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+
+from dataprep.sample import write_sample_dump
+from dataprep.units import parse_size
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -62,3 +66,12 @@ def submit_options(args: argparse.Namespace) -> dict:
         "driver_memory": args.driver_memory,
         "java_options": args.driver_java_options,
     }
+
+
+def sample_dump(root: Path, size: str) -> Path:
+    """The sample dump of `size` (raw content bytes) under `root`, built on first use."""
+    dump = root / f"raw-{size}"
+    if not dump.exists():
+        print(f"building a {size} sample dump in {dump} ...", flush=True)
+        write_sample_dump(dump, parse_size(size))
+    return dump
