@@ -1,4 +1,4 @@
-"""Human-readable sizes on the command line: 64MB, 1.5GB, 2MiB."""
+"""Human-readable sizes: on the command line (64MB, 1.5GB, 2MiB) and in Spark settings."""
 
 from __future__ import annotations
 
@@ -26,3 +26,16 @@ def parse_size(text: str) -> int:
     if not match or unit not in _UNITS:
         raise ValueError(f"not a size: {text!r} (examples: 500kB, 64MB, 1.5GB, 2MiB, 1048576)")
     return int(float(match.group(1)) * _UNITS[unit])
+
+
+# Spark's byte strings (spark.sql.autoBroadcastJoinThreshold and the like) count in 1024s.
+_SPARK_UNITS = {"": 1, "b": 1, "k": 2**10, "m": 2**20, "g": 2**30, "t": 2**40, "p": 2**50}
+_SPARK_SIZE = re.compile(r"\s*(-?[0-9]+)\s*([kmgtp]?)b?\s*", re.IGNORECASE)
+
+
+def spark_bytes(text: str) -> int:
+    """Bytes in a Spark byte-size setting such as "10485760b", "10m" or "10MB" (both 10 MiB)."""
+    match = _SPARK_SIZE.fullmatch(text)
+    if not match:
+        raise ValueError(f"not a Spark byte size: {text!r}")
+    return int(match.group(1)) * _SPARK_UNITS[match.group(2).lower()]

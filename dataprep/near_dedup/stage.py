@@ -13,7 +13,7 @@ from typing import Any
 
 import pyarrow as pa
 from pyspark import StorageLevel
-from pyspark.sql import DataFrame, Observation
+from pyspark.sql import DataFrame, Observation, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql.pandas.types import from_arrow_schema, from_arrow_type
 
@@ -24,12 +24,15 @@ from dataprep.near_dedup.keep import DECISION_SCHEMA, EDGES_SCHEMA, decide_clust
 from dataprep.near_dedup.lsh import high_recall_bands, optimal_bands
 from dataprep.near_dedup.shingles import MIN_TOKENS
 from dataprep.near_dedup.sketch import SKETCH_FIELDS, SketchSpec, sketch_batch
+from dataprep.units import spark_bytes
 
 NEAR_DUPLICATE = "near_duplicate"
 NEAR_DEDUP_REASONS = (NEAR_DUPLICATE,)
 BANDINGS = ("high_recall", "optimal")
 
 _DECISION_STRUCT = from_arrow_schema(DECISION_SCHEMA)
+# A decision row as Spark holds it for a join (id, kept, kept_id, near_copies), with room.
+_DECISION_ROW_BYTES = 64
 
 
 def _decide_partition(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
@@ -161,10 +164,17 @@ def near_dedup(rows: DataFrame, config: NearDedupConfig) -> NearDedupResult:
         **cluster_counts.get,
     }
     sketched.unpersist()
-    return NearDedupResult(_apply(rows, decisions), decisions, stats)
+    broadcast = fits_broadcast(rows.sparkSession, stats["clustered_files"] * _DECISION_ROW_BYTES)
+    return NearDedupResult(_apply(rows, decisions, broadcast), decisions, stats)
 
 
-def _apply(rows: DataFrame, decisions: DataFrame) -> DataFrame:
+def fits_broadcast(spark: SparkSession, size: int) -> bool:
+    """Whether a table of `size` bytes is within the session's autoBroadcastJoinThreshold."""
+    threshold = spark_bytes(spark.conf.get("spark.sql.autoBroadcastJoinThreshold"))
+    return 0 <= size <= threshold
+
+
+def _apply(rows: DataFrame, decisions: DataFrame, broadcast: bool) -> DataFrame:
     # Rejected rows may share an id with a live row (an exact duplicate at the same place):
     # only live rows take a decision.
     decided = decisions.select(
@@ -173,6 +183,10 @@ def _apply(rows: DataFrame, decisions: DataFrame) -> DataFrame:
         F.col("kept_id").alias("_kept_id"),
         F.col("near_copies").alias("_near_copies"),
     )
+    if broadcast:
+        # Spark cannot size a checkpoint, so it would shuffle every row (content and all) to
+        # join them with the decisions; their exact count is known here.
+        decided = F.broadcast(decided)
     live = F.col("reason").isNull()
     removed = live & F.coalesce(~F.col("_kept"), F.lit(False))
     joined = rows.join(decided, "id", "left")

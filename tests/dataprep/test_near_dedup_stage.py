@@ -77,8 +77,21 @@ def test_clusters_table(result) -> None:
     assert len(clusters) - len(sizes) <= stats["verified_edges"] <= stats["candidate_edges"]
 
 
-def test_deterministic_across_partitionings(spark, corpus, result) -> None:
-    again = near_dedup(_rows(spark, corpus, 7), NearDedupConfig())
+def _physical_plan(frame: DataFrame) -> str:
+    return frame._jdf.queryExecution().executedPlan().toString()
+
+
+def test_deterministic_across_partitionings_and_joins(spark, corpus, result) -> None:
+    # The decisions of a small corpus are broadcast to the rows; with broadcasts off the
+    # rows are shuffled to them instead, and every decision is the same.
+    assert "BroadcastHashJoin" in _physical_plan(result.rows)
+    spark.conf.set("spark.sql.autoBroadcastJoinThreshold", "-1")
+    try:
+        again = near_dedup(_rows(spark, corpus, 7), NearDedupConfig())
+        plan = _physical_plan(again.rows)
+        assert "BroadcastHashJoin" not in plan and "SortMergeJoin" in plan
+    finally:
+        spark.conf.unset("spark.sql.autoBroadcastJoinThreshold")
     assert _decisions(again.rows) == _decisions(result.rows)
 
 

@@ -17,7 +17,7 @@ import pytest
 
 import dataprep.sample as sample
 from dataprep.sample import copy_counts, write_sample_dump
-from dataprep.units import parse_size
+from dataprep.units import parse_size, spark_bytes
 
 ROOT = Path(__file__).resolve().parents[2]
 TARGET = 3_000_000
@@ -238,6 +238,18 @@ def test_whitespace_free_key_matches_codeparrot():
 )
 def test_parse_size(text, expected):
     assert parse_size(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [("10485760b", 10 * 1024**2), ("10MB", 10 * 1024**2), ("10m", 10 * 1024**2), ("-1", -1),
+     ("1g", 1024**3), ("7", 7)],
+)  # fmt: skip
+def test_spark_bytes(text, expected):
+    # Spark's own byte strings count in 1024s, whatever the spelling.
+    assert spark_bytes(text) == expected
+    with pytest.raises(ValueError):
+        spark_bytes("1.5g")
 
 
 @pytest.mark.parametrize("text", ["", "MB", "abc", "12XB", "-5MB", "1.2.3MB", "5 M B"])
