@@ -14,6 +14,7 @@ import pandas as pd
 import pyarrow as pa
 
 from dataprep.near_dedup.keep import EDGES_SCHEMA, decide_clusters
+from dataprep.near_dedup.shingles import sorted_jaccard
 from dataprep.near_dedup.sketch import sketch_batch
 from dataprep.near_dedup.stage import NearDedupConfig
 
@@ -36,7 +37,9 @@ def near_dedup_local(
         candidates.update((member, hub) for member in bucket for hub in hubs if member > hub)
     sets = {i: np.asarray(s) for i, s in zip(ids, shingles, strict=True) if s is not None}
     verified = [
-        (a, b) for a, b in sorted(candidates) if _jaccard(sets[a], sets[b]) >= config.threshold
+        (a, b)
+        for a, b in sorted(candidates)
+        if sorted_jaccard(sets[a], sets[b]) >= config.threshold
     ]
     component = _components(verified)
     edges = pa.Table.from_pylist(
@@ -50,11 +53,6 @@ def near_dedup_local(
 def _nullable(arrow_type: pa.DataType) -> object:
     # Integer columns with nulls (kept_id, near_copies) stay integers, as in the Spark stage.
     return pd.Int64Dtype() if arrow_type == pa.int64() else None
-
-
-def _jaccard(a: np.ndarray, b: np.ndarray) -> float:
-    common = len(np.intersect1d(a, b, assume_unique=True))
-    return common / (len(a) + len(b) - common)
 
 
 def _components(edges: list[tuple[int, int]]) -> dict[int, int]:

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import string
 
+import numpy as np
+import pyarrow as pa
+
 # CodeParrot split the content at every character outside [A-Za-z_0-9] and dropped the empty
 # pieces: the pieces left are exactly the maximal runs of those characters. All of them are
 # ASCII, and UTF-8 writes every other character with bytes >= 0x80, so mapping every other
@@ -41,3 +44,31 @@ def jaccard(a: set, b: set) -> float:
         return 1.0
     common = len(a & b)
     return common / (len(a) + len(b) - common)
+
+
+def sorted_jaccard(a: np.ndarray, b: np.ndarray) -> float:
+    """jaccard of two sets given as sorted arrays of distinct values, by binary search."""
+    if len(a) > len(b):
+        a, b = b, a
+    if not len(a):
+        return 1.0 if not len(b) else 0.0
+    # Each value of the smaller set is looked up in the larger one.
+    at = np.minimum(np.searchsorted(b, a), len(b) - 1)
+    common = int(np.count_nonzero(b[at] == a))
+    return common / (len(a) + len(b) - common)
+
+
+def pair_jaccards(left: pa.ListArray, right: pa.ListArray) -> np.ndarray:
+    """sorted_jaccard of each row's two sets, from two list columns of sorted distinct values."""
+    left_values, left_offsets = left.values.to_numpy(), left.offsets.to_numpy()
+    right_values, right_offsets = right.values.to_numpy(), right.offsets.to_numpy()
+    return np.array(
+        [
+            sorted_jaccard(
+                left_values[left_offsets[i] : left_offsets[i + 1]],
+                right_values[right_offsets[i] : right_offsets[i + 1]],
+            )
+            for i in range(len(left))
+        ],
+        dtype=np.float64,
+    )

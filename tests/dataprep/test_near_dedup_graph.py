@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 import random
 
+import numpy as np
 import pyarrow as pa
 import pytest
 from pyspark.sql import SparkSession
@@ -13,6 +14,7 @@ from dataprep.near_dedup.candidates import star_edges, verified_edges
 from dataprep.near_dedup.components import connected_components
 from dataprep.near_dedup.keep import decide_clusters, greedy_keep
 from dataprep.near_dedup.local import _components
+from dataprep.near_dedup.shingles import jaccard, pair_jaccards, sorted_jaccard
 
 
 def test_one_huge_bucket_gives_linear_star_edges(spark: SparkSession) -> None:
@@ -45,6 +47,32 @@ def test_verification_keeps_only_pairs_at_or_above_the_threshold(spark: SparkSes
     edges = spark.createDataFrame([(2, 1), (3, 1), (4, 1)], "src long, dst long")
     verified = {(r.src, r.dst): r.jaccard for r in verified_edges(edges, sketches, 0.85).collect()}
     assert verified == {(2, 1): pytest.approx(0.85), (3, 1): pytest.approx(0.9)}
+
+
+def test_sorted_sets_jaccard_equals_set_jaccard() -> None:
+    rng = random.Random(5)
+    cases = [
+        (set(), set()),
+        (set(), {1}),
+        ({1, 2}, {1, 2}),
+        ({1, 2}, {3}),
+        ({-(2**63)}, {2**63 - 1}),
+    ]
+    for _ in range(300):
+        universe = rng.randrange(1, 60)
+        cases.append(
+            ({rng.randrange(universe) for _ in range(rng.randrange(40))},
+             {rng.randrange(universe) for _ in range(rng.randrange(40))})
+        )  # fmt: skip
+    as_sorted = [(np.array(sorted(a), np.int64), np.array(sorted(b), np.int64)) for a, b in cases]
+    for (a, b), (sorted_a, sorted_b) in zip(cases, as_sorted, strict=True):
+        assert sorted_jaccard(sorted_a, sorted_b) == jaccard(a, b)
+    # The same per row of two list columns, sliced ones included (offsets not from 0).
+    left = pa.array([sorted(a) for a, _ in cases], pa.list_(pa.int64()))
+    right = pa.array([sorted(b) for _, b in cases], pa.list_(pa.int64()))
+    expected = [jaccard(a, b) for a, b in cases]
+    assert pair_jaccards(left, right).tolist() == expected
+    assert pair_jaccards(left.slice(7), right.slice(7)).tolist() == expected[7:]
 
 
 def _graph_cases() -> dict[str, list[tuple[int, int]]]:
