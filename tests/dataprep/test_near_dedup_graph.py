@@ -58,12 +58,13 @@ def test_sorted_sets_jaccard_equals_set_jaccard() -> None:
         ({1, 2}, {3}),
         ({-(2**63)}, {2**63 - 1}),
     ]
+
+    def random_set(universe: int) -> set[int]:
+        return {rng.randrange(universe) for _ in range(rng.randrange(40))}
+
     for _ in range(300):
         universe = rng.randrange(1, 60)
-        cases.append(
-            ({rng.randrange(universe) for _ in range(rng.randrange(40))},
-             {rng.randrange(universe) for _ in range(rng.randrange(40))})
-        )  # fmt: skip
+        cases.append((random_set(universe), random_set(universe)))
     as_sorted = [(np.array(sorted(a), np.int64), np.array(sorted(b), np.int64)) for a, b in cases]
     for (a, b), (sorted_a, sorted_b) in zip(cases, as_sorted, strict=True):
         assert sorted_jaccard(sorted_a, sorted_b) == jaccard(a, b)
