@@ -242,9 +242,15 @@ def test_parse_size(text, expected):
 
 @pytest.mark.parametrize(
     ("text", "expected"),
-    [("10485760b", 10 * 1024**2), ("10MB", 10 * 1024**2), ("10m", 10 * 1024**2), ("-1", -1),
-     ("1g", 1024**3), ("7", 7)],
-)  # fmt: skip
+    [
+        ("10485760b", 10 * 1024**2),
+        ("10MB", 10 * 1024**2),
+        ("10m", 10 * 1024**2),
+        ("-1", -1),
+        ("1g", 1024**3),
+        ("7", 7),
+    ],
+)
 def test_spark_bytes(text, expected):
     # Spark's own byte strings count in 1024s, whatever the spelling.
     assert spark_bytes(text) == expected
