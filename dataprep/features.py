@@ -130,14 +130,21 @@ def without_whitespace(text: str) -> str:
 
 def content_key(content: str) -> str:
     """CodeParrot's exact-dedup key: md5 hex of the content with all whitespace removed."""
-    return hashlib.md5(without_whitespace(content).encode("utf-8")).hexdigest()
+    return utf8_content_key(content.encode("utf-8"))
+
+
+def utf8_content_key(raw: bytes) -> str:
+    """content_key of the text whose UTF-8 encoding is `raw`, without decoding ASCII text."""
+    if raw.isascii():
+        # The common case hashes the bytes as they came: no str is built or encoded again.
+        return hashlib.md5(raw.translate(None, _ASCII_SPACE)).hexdigest()
+    return hashlib.md5(without_whitespace(raw.decode("utf-8")).encode("utf-8")).hexdigest()
 
 
 def content_key_array(contents: pa.Array) -> pa.Array:
     """content_key of each string in an Arrow array; nulls stay null."""
-    return pa.array(
-        [None if text is None else content_key(text) for text in contents.to_pylist()], pa.string()
-    )
+    raws = contents.cast(pa.large_binary()).to_pylist()
+    return pa.array([None if raw is None else utf8_content_key(raw) for raw in raws], pa.string())
 
 
 def token_ratio_array(contents: pa.Array, tokenizer: Tokenizer) -> pa.Array:

@@ -12,13 +12,13 @@ from __future__ import annotations
 import io
 import json
 import re
-import zlib
 from collections.abc import Iterator
 
 import pyarrow as pa
 import pyarrow.json as pa_json
+from isal import isal_zlib
 
-from dataprep.features import content_key
+from dataprep.features import content_key, content_key_array
 
 RAW_COLUMNS = ("repo_name", "path", "copies", "size", "content", "license")
 
@@ -54,7 +54,7 @@ def gunzip_blocks(data: bytes, block_bytes: int = BLOCK_BYTES) -> Iterator[bytes
     pending = bytearray()
     complete = True
     while data:
-        member = zlib.decompressobj(16 + zlib.MAX_WBITS)
+        member = isal_zlib.decompressobj(16 + isal_zlib.MAX_WBITS)
         compressed = data
         try:
             while not member.eof:
@@ -69,7 +69,7 @@ def gunzip_blocks(data: bytes, block_bytes: int = BLOCK_BYTES) -> Iterator[bytes
                     if cut:
                         yield bytes(pending[:cut])
                         del pending[:cut]
-        except zlib.error:
+        except isal_zlib.error:
             complete = False
         if not complete:
             break
@@ -87,8 +87,7 @@ def parse_lines(block: bytes) -> pa.Table:
     if fields is None:
         return pa.Table.from_pylist([_parse_line(line) for line in lines], schema=LINES_SCHEMA)
     n = fields.num_rows
-    contents = fields.column("content").to_pylist()
-    hashes = pa.array([None if c is None else content_key(c) for c in contents], pa.string())
+    hashes = content_key_array(fields.column("content").combine_chunks())
     return (
         fields.append_column("raw", pa.nulls(n, pa.binary()))
         .append_column("reason", pa.nulls(n, pa.string()))
@@ -98,10 +97,11 @@ def parse_lines(block: bytes) -> pa.Table:
 
 def _parse_clean_block(block: bytes, n_lines: int) -> pa.Table | None:
     """The raw fields of every line by Arrow's reader; None if any line needs a closer look."""
-    try:
-        block.decode("utf-8")
-    except UnicodeDecodeError:
-        return None
+    if not block.isascii():  # ASCII is valid UTF-8, and checking it costs far less
+        try:
+            block.decode("utf-8")
+        except UnicodeDecodeError:
+            return None
     try:
         # Arrow refuses lone surrogate escapes, non-object lines, numbers where it expects
         # text and repeated keys, so such lines fall to the line-by-line path.

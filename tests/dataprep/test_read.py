@@ -11,6 +11,7 @@ import pytest
 from conftest import raw_row, write_jsonl_gz
 from pyspark.sql import functions as F
 
+from dataprep import read
 from dataprep.json_lines import CorruptGzip, gunzip_blocks
 from dataprep.read import ReadConfig, content_hash, read_dump
 
@@ -172,3 +173,17 @@ def test_plain_and_gzip_shards_read_alike(spark, tmp_path, real_files):
     got = read("gz")
     assert got == read("plain")
     assert len(got) == 31
+
+
+@pytest.mark.parametrize("per_shard_scans", [512, 2])
+def test_a_partition_per_gzip_shard(spark, tmp_path, monkeypatch, per_shard_scans):
+    # Scanned one by one (few shards) or shuffled into place (many): a task per shard.
+    for shard in range(5):
+        rows = [raw_row("u/r", f"s{shard}_{i}.py", f"x = {shard}\ny = {i}\n") for i in range(40)]
+        write_jsonl_gz(tmp_path / f"s{shard}.json.gz", [json.dumps(r).encode() for r in rows])
+    monkeypatch.setattr(read, "PER_SHARD_SCANS", per_shard_scans)
+    df = read_dump(spark, ReadConfig(input=str(tmp_path)))
+    assert df.rdd.getNumPartitions() == 5
+    per_partition = df.rdd.mapPartitions(lambda it: [sorted({r["source_file"] for r in it})])
+    assert sorted(len(sources) for sources in per_partition.collect()) == [1] * 5
+    assert df.where(F.col("reason").isNull()).count() == 200
