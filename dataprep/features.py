@@ -130,7 +130,7 @@ def without_whitespace(text: str) -> str:
 
 def content_key(content: str) -> str:
     """CodeParrot's exact-dedup key: md5 hex of the content with all whitespace removed."""
-    return utf8_content_key(content.encode("utf-8"))
+    return hashlib.md5(without_whitespace(content).encode("utf-8")).hexdigest()
 
 
 def utf8_content_key(raw: bytes) -> str:
@@ -138,7 +138,7 @@ def utf8_content_key(raw: bytes) -> str:
     if raw.isascii():
         # The common case hashes the bytes as they came: no str is built or encoded again.
         return hashlib.md5(raw.translate(None, _ASCII_SPACE)).hexdigest()
-    return hashlib.md5(without_whitespace(raw.decode("utf-8")).encode("utf-8")).hexdigest()
+    return content_key(raw.decode("utf-8"))
 
 
 def content_key_array(contents: pa.Array) -> pa.Array:

@@ -29,7 +29,7 @@ def parse_size(text: str) -> int:
 
 
 # Spark's byte strings (spark.sql.autoBroadcastJoinThreshold and the like) count in 1024s.
-_SPARK_UNITS = {"": 1, "b": 1, "k": 2**10, "m": 2**20, "g": 2**30, "t": 2**40, "p": 2**50}
+_SPARK_UNITS = {"": 1, "k": 2**10, "m": 2**20, "g": 2**30, "t": 2**40, "p": 2**50}
 _SPARK_SIZE = re.compile(r"\s*(-?[0-9]+)\s*([kmgtp]?)b?\s*", re.IGNORECASE)
 
 

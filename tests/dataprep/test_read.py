@@ -11,7 +11,6 @@ import pytest
 from conftest import raw_row, write_jsonl_gz
 from pyspark.sql import functions as F
 
-from dataprep import read
 from dataprep.json_lines import CorruptGzip, gunzip_blocks
 from dataprep.read import ReadConfig, content_hash, read_dump
 
@@ -181,7 +180,7 @@ def test_a_partition_per_gzip_shard(spark, tmp_path, monkeypatch, per_shard_scan
     for shard in range(5):
         rows = [raw_row("u/r", f"s{shard}_{i}.py", f"x = {shard}\ny = {i}\n") for i in range(40)]
         write_jsonl_gz(tmp_path / f"s{shard}.json.gz", [json.dumps(r).encode() for r in rows])
-    monkeypatch.setattr(read, "PER_SHARD_SCANS", per_shard_scans)
+    monkeypatch.setattr("dataprep.read.PER_SHARD_SCANS", per_shard_scans)
     df = read_dump(spark, ReadConfig(input=str(tmp_path)))
     assert df.rdd.getNumPartitions() == 5
     per_partition = df.rdd.mapPartitions(lambda it: [sorted({r["source_file"] for r in it})])
