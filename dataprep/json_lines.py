@@ -51,7 +51,10 @@ def gunzip_blocks(data: bytes, block_bytes: int = BLOCK_BYTES) -> Iterator[bytes
     Everything readable is yielded first, the cut-off last line included; then CorruptGzip is
     raised if the file is cut short or damaged. An empty file is a complete, empty one.
     """
-    pending = bytearray()
+    # Decompressed pieces wait in a list and are joined once per block: each byte is copied
+    # once on its way to a block (a growing bytearray copied it three times).
+    pending: list[bytes] = []
+    size = 0
     complete = True
     while data:
         member = isal_zlib.decompressobj(16 + isal_zlib.MAX_WBITS)
@@ -63,19 +66,20 @@ def gunzip_blocks(data: bytes, block_bytes: int = BLOCK_BYTES) -> Iterator[bytes
                 if not out and not compressed:
                     complete = False  # input ended inside a member
                     break
-                pending += out
-                if len(pending) >= block_bytes:
-                    cut = pending.rfind(b"\n") + 1
-                    if cut:
-                        yield bytes(pending[:cut])
-                        del pending[:cut]
+                size += len(out)
+                cut = out.rfind(b"\n") + 1
+                if size < block_bytes or not cut:
+                    pending.append(out)
+                    continue
+                yield b"".join([*pending, memoryview(out)[:cut]])
+                pending, size = [out[cut:]], len(out) - cut
         except isal_zlib.error:
             complete = False
         if not complete:
             break
         data = member.unused_data
-    if pending:
-        yield bytes(pending)
+    if size:
+        yield b"".join(pending)
     if not complete:
         raise CorruptGzip("gzip data cut short or damaged")
 

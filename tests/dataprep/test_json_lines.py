@@ -82,6 +82,14 @@ def test_gunzip_blocks_end_at_line_breaks_and_lose_nothing():
     assert b"".join(blocks) == text
 
 
+def test_lines_longer_than_a_block_stay_whole():
+    text = b"".join(b"%d%s\n" % (i, b"y" * (i * 700 % 5000)) for i in range(300))
+    blocks = list(gunzip_blocks(gzip.compress(text), block_bytes=1000))
+    assert all(block.endswith(b"\n") for block in blocks)
+    assert b"".join(blocks) == text
+    assert max(map(len, blocks)) > 1000  # a line of up to 5,000 bytes is not cut
+
+
 def test_cut_gzip_gives_what_it_can_then_says_so():
     text = b"".join(b'{"path": "%d.py"}\n' % i for i in range(50_000))
     data = gzip.compress(text)
