@@ -212,6 +212,12 @@ def test_pipeline_through_spark_submit(
     assert funnel["rejected"]["exact_duplicate"]["files"] == N_DUPLICATES
     assert funnel["rejected"]["malformed_json"]["files"] == 2
     assert format_funnel(funnel) in result.stdout
+    # The project's defaults reach the context, and say so (spark-submit merges the driver's
+    # stderr into its stdout).
+    said = result.stdout + result.stderr
+    assert "defaults of this project" in said
+    assert "spark.shuffle.sort.bypassMergeThreshold=16" in said
+    assert "spark.sql.execution.arrow.maxRecordsPerBatch=1000" in said
     assert spark.read.parquet(str(workdir / "clean/train")).count() > 0
     assert _outputs(spark, workdir) == _outputs(spark, local_workdir)
     assert funnel == _funnel(local_workdir)
@@ -385,7 +391,13 @@ def test_stage_jobs_run_alone(
         "--input", deduped, "--output", filtered, "--rejected", filter_rejected,
     )  # fmt: skip
     near = tmp_path / "near/kept"
-    _submit("near_dedup.py", "--input", filtered, "--output", near, "--no-exact-dedup")
+    operator = ("--conf", "spark.shuffle.sort.bypassMergeThreshold=200")
+    result = _submit(
+        "near_dedup.py", "--input", filtered, "--output", near, "--no-exact-dedup", conf=operator
+    )
+    said = result.stdout + result.stderr
+    assert "defaults of this project" in said
+    assert "bypassMergeThreshold" not in said  # the operator's setting stands
 
     kept = spark.read.parquet(str(deduped))
     assert kept.where(F.col("hash").isNull()).count() == 0
