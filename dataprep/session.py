@@ -15,38 +15,25 @@ from dataprep.cli import parse_config
 
 T = TypeVar("T")
 
-# Defaults applied only where the operator set nothing (--conf, spark-defaults.conf).
-# Source files average ~10 KB, so Spark's default 10,000-row Arrow batches hold ~100 MB each
-# and stall the Python workers; 1,000 rows measured ~2x faster end to end for the UDFs here.
-# Near-dedup caches rows it reads twice; Spark otherwise keeps a cached plan at
-# spark.sql.shuffle.partitions (200) partitions instead of letting adaptive execution merge
-# them, and every later scan of the cache pays for 200 tiny tasks (measured 3-6x slower
-# near-dedup on 512 MB in local[2]).
-TUNED_DEFAULTS = {
+# Defaults applied only where the operator set nothing (--conf, spark-defaults.conf), given to
+# the session builder so that settings Spark reads once, when the context starts, take too.
+# - Source files average ~10 KB, so Spark's default 10,000-row Arrow batches hold ~100 MB each
+#   and stall the Python workers; 1,000 rows measured ~2x faster end to end for the UDFs here.
+# - Near-dedup caches rows it reads twice; Spark otherwise keeps a cached plan at
+#   spark.sql.shuffle.partitions (200) partitions instead of letting adaptive execution merge
+#   them, and every later scan of the cache pays for 200 tiny tasks (measured 3-6x slower
+#   near-dedup on 512 MB in local[2]).
+# - Up to bypassMergeThreshold reduce partitions, a shuffle map task writes one file per
+#   partition (Spark's default allows 200, its default partition count); above, one file per
+#   task. Exact dedup of a 4 GB dump in 62 tasks made 12,400 files, whose creation (ext4 inode
+#   allocation) took a third of the read stage's JVM CPU time, and near dedup's many small
+#   shuffles each made 200 files per task: measured, the read stage 46 s instead of 52 s and
+#   near dedup of 1 GB 80 s instead of 90 s (README, Benchmark).
+DEFAULTS = {
     "spark.sql.execution.arrow.maxRecordsPerBatch": "1000",
     "spark.sql.optimizer.canChangeCachedPlanOutputPartitioning": "true",
+    "spark.shuffle.sort.bypassMergeThreshold": "16",
 }
-
-
-# Settings Spark reads once, when the SparkContext starts: given to the session builder, under
-# the same rule. Up to this many reduce partitions, a shuffle map task writes one file per
-# partition (Spark's default allows 200, its default partition count); above, one file per task.
-# Exact dedup of a 4 GB dump in 62 tasks made 12,400 files, whose creation (ext4 inode
-# allocation) took a third of the read stage's JVM CPU time, and near dedup's many small
-# shuffles each made 200 files per task: measured, the read stage 46 s instead of 52 s and
-# near dedup of 1 GB 80 s instead of 90 s (README, Benchmark).
-STARTUP_DEFAULTS = {"spark.shuffle.sort.bypassMergeThreshold": "16"}
-
-
-def apply_tuned_defaults(spark: SparkSession) -> dict[str, str]:
-    """Set TUNED_DEFAULTS on the session, except those the operator configured; return them."""
-    configured = spark.sparkContext.getConf()
-    applied = {}
-    for key, value in TUNED_DEFAULTS.items():
-        if not configured.contains(key):
-            spark.conf.set(key, value)
-            applied[key] = value
-    return applied
 
 
 def launch_conf() -> SparkConf:
@@ -61,24 +48,21 @@ def spark_session(app_name: str) -> SparkSession:
     """Get or create the session for a job: `--master` from spark-submit, else local mode.
 
     Memory, partitions and masters belong to the operator (`--conf`, `spark-defaults.conf`);
-    only STARTUP_DEFAULTS and TUNED_DEFAULTS are filled in, never over a value the operator
-    set, and listed on stderr.
+    only DEFAULTS are filled in, never over a value the operator set, and listed on stderr.
     """
     # Executors run the Python that runs this driver unless the operator said otherwise,
     # so a job started from the project's virtualenv never picks up a system Python.
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     configured = launch_conf()
+    missing = [key for key in DEFAULTS if not configured.contains(key)]
     builder = SparkSession.builder.appName(app_name)
-    startup = [key for key in STARTUP_DEFAULTS if not configured.contains(key)]
-    for key in startup:
-        builder = builder.config(key, STARTUP_DEFAULTS[key])
+    for key in missing:
+        builder = builder.config(key, DEFAULTS[key])
     spark = builder.getOrCreate()
     spark.sparkContext.setLogLevel(os.environ.get("DATAPREP_LOG_LEVEL", "WARN"))
-    # Read back from the running context: a setting that did not take shows as None.
-    started = spark.sparkContext.getConf()
-    filled = {key: started.get(key) for key in startup} | apply_tuned_defaults(spark)
-    if filled:
-        settings = ", ".join(f"{key}={value}" for key, value in filled.items())
+    if missing:
+        # Read back from the running session: a setting that did not take shows as None.
+        settings = ", ".join(f"{key}={spark.conf.get(key, None)}" for key in missing)
         print(
             f"{app_name}: defaults of this project, as no --conf set them: {settings}",
             file=sys.stderr,

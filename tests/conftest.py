@@ -20,7 +20,7 @@ import pytest
 from pyspark.sql import SparkSession
 
 from dataprep.pretokenize import pretokenize
-from dataprep.session import apply_tuned_defaults
+from dataprep.session import DEFAULTS
 from dataprep.tokenizer import train_tokenizer
 
 
@@ -31,13 +31,13 @@ def spark() -> Iterator[SparkSession]:
     session = (
         SparkSession.builder.master("local[2]")
         .appName("dataprep-tests")
+        .config(map=DEFAULTS)  # as the jobs run
         .config("spark.sql.shuffle.partitions", "4")
         .config("spark.ui.enabled", "false")
         .config("spark.sql.session.timeZone", "UTC")
         .getOrCreate()
     )
     session.sparkContext.setLogLevel("ERROR")
-    apply_tuned_defaults(session)
     yield session
     session.stop()
 
