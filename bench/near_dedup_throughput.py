@@ -6,7 +6,8 @@ For each size, builds (or reuses) a sample dump with the GitHub duplication prof
 read -> exact dedup -> MinHash near-dedup -> Parquet, twice: `jobs/near_dedup.py` through
 `spark-submit --master local[N]`, and `bench/near_dup_reference.py` (datasketch MinHash in N
 processes, in-memory MinHashLSH at 13 x 19, greedy extremes). Prints MB/s per core (raw
-content bytes / wall seconds / cores), the ratio, and how time grows from size to size.
+content bytes / wall seconds / cores), the ratio, how time grows from size to size, and the
+marginal rates (extra content / extra seconds / cores) from each size to the next.
 """
 
 from __future__ import annotations
@@ -68,7 +69,17 @@ def main() -> None:
         if previous:
             growth = spark_seconds / previous[1]
             print(f"  spark time x{growth:.2f} for x{mb / previous[0]:.2f} the input")
-        previous = (mb, spark_seconds)
+            # Per core on the content this size adds: the per-byte cost, without fixed costs.
+            extra_mb = mb - previous[0]
+            marginal = (
+                extra_mb / (spark_seconds - previous[1]) / args.cores,
+                extra_mb / (reference_seconds - previous[2]) / args.cores,
+            )
+            print(
+                f"  marginal MB/s per core: spark {marginal[0]:.1f}, datasketch {marginal[1]:.1f}"
+                f" ({marginal[0] / marginal[1]:.2f}x)"
+            )
+        previous = (mb, spark_seconds, reference_seconds)
 
 
 if __name__ == "__main__":

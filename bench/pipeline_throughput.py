@@ -1,12 +1,13 @@
 """Benchmark: the Spark pipeline against a single-process plain-Python pass, same dump, one run.
 
-    .venv/bin/python bench/pipeline_throughput.py --size 1GB --cores 2
+    .venv/bin/python bench/pipeline_throughput.py --sizes 1GB,4GB --cores 2
 
 Both sides do read (gzip + JSON) -> exact dedup (md5 of whitespace-free content) -> Codex
 filters -> Parquet (zstd), with the tokenizer-ratio filter off. The plain side runs the
 per-row functions of `dataprep.reference` in one process, as CodeParrot's script ran them
 (features only for first occurrences, which is less work than CodeParrot did). Reported:
-MB/s per core = raw content bytes / wall seconds / cores used, and the ratio. A third run,
+MB/s per core = raw content bytes / wall seconds / cores used, and the ratio; with several
+sizes, also the marginal rate from each size to the next. A third run,
 `bench/read_floor_job.py`, only reads and parses the dump with Spark's own JSON reader
 (text + from_json, which the pipeline no longer uses): what Spark's built-in reader costs here.
 """
@@ -101,44 +102,87 @@ def read_floor(dump: Path, options: dict) -> None:
     spark_submit("bench/read_floor_job.py", dump, **options)
 
 
+def measure(root: Path, size: str, args: argparse.Namespace) -> dict:
+    """Time the Spark pipeline, Spark's reader and (unless skipped) the plain pass on one dump."""
+    dump = sample_dump(root, size)
+    shutil.rmtree(root / "spark", ignore_errors=True)
+    started = time.time()
+    funnel = spark_pass(dump, root / "spark", submit_options(args))
+    figures = {"mb": funnel["input"]["bytes"] / 1e6, "spark": time.time() - started}
+    print(f"\n{size}: raw content {figures['mb']:,.0f} MB in {funnel['input']['files']:,} files")
+    _print_rate(f"spark ({args.cores} cores)", figures["mb"], figures["spark"], args.cores)
+
+    started = time.time()
+    read_floor(dump, submit_options(args))
+    figures["floor"] = time.time() - started
+    _print_rate(
+        "spark's JSON reader only (whole submit)", figures["mb"], figures["floor"], args.cores
+    )
+
+    if not args.skip_plain:
+        shutil.rmtree(root / "plain", ignore_errors=True)
+        started = time.time()
+        counts = plain_python_pass(dump, root / "plain")
+        figures["plain"] = time.time() - started
+        _print_rate("plain python (1 core)", counts["bytes"] / 1e6, figures["plain"], 1)
+        ratio = (figures["mb"] / figures["spark"] / args.cores) / (
+            counts["bytes"] / 1e6 / figures["plain"]
+        )
+        print(f"  ratio per core: {ratio:.1f}x")
+        print(f"  kept: spark {funnel['kept']['files']:,} files, plain {counts['kept']:,} files")
+    return figures
+
+
+def _print_rate(label: str, mb: float, seconds: float, cores: int) -> None:
+    print(f"  {label}: {seconds:7.1f} s  {mb / seconds / cores:6.1f} MB/s per core")
+
+
+def _print_marginal(smaller: dict, larger: dict, cores: int) -> None:
+    """Rates on the content the larger dump adds: the per-byte cost, without fixed costs."""
+    extra_mb = larger["mb"] - smaller["mb"]
+    print(f"  marginal, from the previous size ({extra_mb:,.0f} MB more content):")
+    rates = {}
+    for side, label, n in (
+        ("spark", "spark", cores),
+        ("floor", "reader only", cores),
+        ("plain", "plain", 1),
+    ):
+        if side not in larger:
+            continue
+        extra = larger[side] - smaller[side]
+        if extra <= 0:  # too small a step to time
+            print(f"    {label}: {extra:+.1f} s, no rate")
+            continue
+        rates[side] = extra_mb / extra / n
+        print(f"    {label}: {extra:+.1f} s, {rates[side]:.1f} MB/s per core")
+    if "spark" in rates and "plain" in rates:
+        print(f"    marginal ratio per core: {rates['spark'] / rates['plain']:.1f}x")
+
+
 def main() -> None:
-    """Build (or reuse) the dump, time both passes, print the figures."""
+    """Build (or reuse) each dump, time the passes, print the figures and the marginal rates."""
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawTextHelpFormatter
     )
-    parser.add_argument("--size", default="1GB", help="raw content bytes of the sample dump")
+    parser.add_argument(
+        "--sizes",
+        default="1GB",
+        help="comma-separated sizes of raw content, e.g. 1GB,4GB: from the second on, the "
+        "marginal rate (extra content / extra seconds / cores) is printed too, which start-up "
+        "and other fixed costs do not enter",
+    )
     parser.add_argument("--root", default=str(ROOT / "work/bench"), help="benchmark folder")
     add_spark_arguments(parser)
     parser.add_argument("--skip-plain", action="store_true", help="time only the Spark side")
     args = parser.parse_args()
 
     root = Path(args.root)
-    dump = sample_dump(root, args.size)
-
-    shutil.rmtree(root / "spark", ignore_errors=True)
-    started = time.time()
-    funnel = spark_pass(dump, root / "spark", submit_options(args))
-    spark_seconds = time.time() - started
-    mb = funnel["input"]["bytes"] / 1e6
-    spark_rate = mb / spark_seconds / args.cores
-    print(f"\nraw content: {mb:,.0f} MB in {funnel['input']['files']:,} files")
-    print(f"spark  ({args.cores} cores): {spark_seconds:7.1f} s  {spark_rate:6.1f} MB/s per core")
-
-    started = time.time()
-    read_floor(dump, submit_options(args))
-    floor_rate = mb / (time.time() - started) / args.cores
-    print(f"spark's JSON reader only (gzip + JSON, whole submit): {floor_rate:6.1f} MB/s per core")
-
-    if args.skip_plain:
-        return
-    shutil.rmtree(root / "plain", ignore_errors=True)
-    started = time.time()
-    counts = plain_python_pass(dump, root / "plain")
-    plain_seconds = time.time() - started
-    plain_rate = counts["bytes"] / 1e6 / plain_seconds
-    print(f"plain python (1 core): {plain_seconds:7.1f} s  {plain_rate:6.1f} MB/s per core")
-    print(f"ratio per core: {spark_rate / plain_rate:.1f}x")
-    print(f"kept: spark {funnel['kept']['files']:,} files, plain {counts['kept']:,} files")
+    previous = None
+    for size in args.sizes.split(","):
+        figures = measure(root, size, args)
+        if previous:
+            _print_marginal(previous, figures, args.cores)
+        previous = figures
 
 
 if __name__ == "__main__":
