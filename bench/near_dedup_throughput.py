@@ -19,7 +19,14 @@ import time
 from pathlib import Path
 
 from near_dup_reference import reference_pipeline
-from submit import ROOT, add_spark_arguments, sample_dump, spark_submit, submit_options
+from submit import (
+    ROOT,
+    add_spark_arguments,
+    print_marginal_rates,
+    sample_dump,
+    spark_submit,
+    submit_options,
+)
 
 
 def spark_pass(dump: Path, output: Path, options: dict) -> dict:
@@ -42,6 +49,7 @@ def main() -> None:
     args = parser.parse_args()
 
     root = Path(args.root)
+    sides = [("spark", "spark", args.cores), ("datasketch", "datasketch", args.cores)]
     previous = None
     for size in args.sizes.split(","):
         dump = sample_dump(root, size)
@@ -66,20 +74,12 @@ def main() -> None:
         print(f"  ratio per core: {spark_rate / reference_rate:.2f}x")
         stats = {k: v for k, v in summary.items() if k != "counts"}
         print(f"  spark near-dedup: {json.dumps(stats)}")
+        figures = {"mb": mb, "spark": spark_seconds, "datasketch": reference_seconds}
         if previous:
-            growth = spark_seconds / previous[1]
-            print(f"  spark time x{growth:.2f} for x{mb / previous[0]:.2f} the input")
-            # Per core on the content this size adds: the per-byte cost, without fixed costs.
-            extra_mb = mb - previous[0]
-            marginal = (
-                extra_mb / (spark_seconds - previous[1]) / args.cores,
-                extra_mb / (reference_seconds - previous[2]) / args.cores,
-            )
-            print(
-                f"  marginal MB/s per core: spark {marginal[0]:.1f}, datasketch {marginal[1]:.1f}"
-                f" ({marginal[0] / marginal[1]:.2f}x)"
-            )
-        previous = (mb, spark_seconds, reference_seconds)
+            growth = spark_seconds / previous["spark"]
+            print(f"  spark time x{growth:.2f} for x{mb / previous['mb']:.2f} the input")
+            print_marginal_rates(previous, figures, sides, ratio=("spark", "datasketch"))
+        previous = figures
 
 
 if __name__ == "__main__":

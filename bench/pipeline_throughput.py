@@ -24,7 +24,14 @@ from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
-from submit import ROOT, add_spark_arguments, sample_dump, spark_submit, submit_options
+from submit import (
+    ROOT,
+    add_spark_arguments,
+    print_marginal_rates,
+    sample_dump,
+    spark_submit,
+    submit_options,
+)
 
 from dataprep.reference import reference_features, reference_hash
 
@@ -110,7 +117,9 @@ def measure(root: Path, size: str, args: argparse.Namespace) -> dict:
     funnel = spark_pass(dump, root / "spark", submit_options(args))
     figures = {"mb": funnel["input"]["bytes"] / 1e6, "spark": time.time() - started}
     print(f"\n{size}: raw content {figures['mb']:,.0f} MB in {funnel['input']['files']:,} files")
-    _print_rate(f"spark ({args.cores} cores)", figures["mb"], figures["spark"], args.cores)
+    spark_rate = _print_rate(
+        f"spark ({args.cores} cores)", figures["mb"], figures["spark"], args.cores
+    )
 
     started = time.time()
     read_floor(dump, submit_options(args))
@@ -124,39 +133,18 @@ def measure(root: Path, size: str, args: argparse.Namespace) -> dict:
         started = time.time()
         counts = plain_python_pass(dump, root / "plain")
         figures["plain"] = time.time() - started
-        _print_rate("plain python (1 core)", counts["bytes"] / 1e6, figures["plain"], 1)
-        ratio = (figures["mb"] / figures["spark"] / args.cores) / (
-            counts["bytes"] / 1e6 / figures["plain"]
+        plain_rate = _print_rate(
+            "plain python (1 core)", counts["bytes"] / 1e6, figures["plain"], 1
         )
-        print(f"  ratio per core: {ratio:.1f}x")
+        print(f"  ratio per core: {spark_rate / plain_rate:.1f}x")
         print(f"  kept: spark {funnel['kept']['files']:,} files, plain {counts['kept']:,} files")
     return figures
 
 
-def _print_rate(label: str, mb: float, seconds: float, cores: int) -> None:
-    print(f"  {label}: {seconds:7.1f} s  {mb / seconds / cores:6.1f} MB/s per core")
-
-
-def _print_marginal(smaller: dict, larger: dict, cores: int) -> None:
-    """Rates on the content the larger dump adds: the per-byte cost, without fixed costs."""
-    extra_mb = larger["mb"] - smaller["mb"]
-    print(f"  marginal, from the previous size ({extra_mb:,.0f} MB more content):")
-    rates = {}
-    for side, label, n in (
-        ("spark", "spark", cores),
-        ("floor", "reader only", cores),
-        ("plain", "plain", 1),
-    ):
-        if side not in larger:
-            continue
-        extra = larger[side] - smaller[side]
-        if extra <= 0:  # too small a step to time
-            print(f"    {label}: {extra:+.1f} s, no rate")
-            continue
-        rates[side] = extra_mb / extra / n
-        print(f"    {label}: {extra:+.1f} s, {rates[side]:.1f} MB/s per core")
-    if "spark" in rates and "plain" in rates:
-        print(f"    marginal ratio per core: {rates['spark'] / rates['plain']:.1f}x")
+def _print_rate(label: str, mb: float, seconds: float, cores: int) -> float:
+    rate = mb / seconds / cores
+    print(f"  {label}: {seconds:7.1f} s  {rate:6.1f} MB/s per core")
+    return rate
 
 
 def main() -> None:
@@ -177,11 +165,16 @@ def main() -> None:
     args = parser.parse_args()
 
     root = Path(args.root)
+    sides = [
+        ("spark", "spark", args.cores),
+        ("floor", "reader only", args.cores),
+        ("plain", "plain", 1),
+    ]
     previous = None
     for size in args.sizes.split(","):
         figures = measure(root, size, args)
         if previous:
-            _print_marginal(previous, figures, args.cores)
+            print_marginal_rates(previous, figures, sides, ratio=("spark", "plain"))
         previous = figures
 
 

@@ -1,5 +1,5 @@
 """Running a project script through this environment's spark-submit, for the benchmarks; the
-sample dumps they run on."""
+sample dumps they run on; the marginal rates they print."""
 
 from __future__ import annotations
 
@@ -75,3 +75,28 @@ def sample_dump(root: Path, size: str) -> Path:
         print(f"building a {size} sample dump in {dump} ...", flush=True)
         write_sample_dump(dump, parse_size(size))
     return dump
+
+
+def print_marginal_rates(
+    smaller: dict, larger: dict, sides: list[tuple[str, str, int]], ratio: tuple[str, str]
+) -> None:
+    """Per core, the rates on the content the larger dump adds: per-byte cost, no fixed costs.
+
+    `smaller` and `larger` hold "mb" and each side's wall seconds; `sides` lists (key, label,
+    cores); `ratio` names the two sides whose marginal rates are compared.
+    """
+    extra_mb = larger["mb"] - smaller["mb"]
+    print(f"  marginal, from the previous size ({extra_mb:,.0f} MB more content):")
+    rates = {}
+    for key, label, cores in sides:
+        if key not in larger:
+            continue
+        extra = larger[key] - smaller[key]
+        if extra <= 0:  # too small a step to time
+            print(f"    {label}: {extra:+.1f} s, no rate")
+            continue
+        rates[key] = extra_mb / extra / cores
+        print(f"    {label}: {extra:+.1f} s, {rates[key]:.1f} MB/s per core")
+    first, second = ratio
+    if first in rates and second in rates:
+        print(f"    marginal ratio per core: {rates[first] / rates[second]:.2f}x")
