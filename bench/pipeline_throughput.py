@@ -7,9 +7,11 @@ filters -> Parquet (zstd), with the tokenizer-ratio filter off. The plain side r
 per-row functions of `dataprep.reference` in one process, as CodeParrot's script ran them
 (features only for first occurrences, which is less work than CodeParrot did). Reported:
 MB/s per core = raw content bytes / wall seconds / cores used, and the ratio; with several
-sizes, also the marginal rate from each size to the next. A third run,
-`bench/read_floor_job.py`, only reads and parses the dump with Spark's own JSON reader
-(text + from_json, which the pipeline no longer uses): what Spark's built-in reader costs here.
+sizes, also the marginal rate from each size to the next. Two floors of Spark's own work
+run too (`bench/read_floor_job.py`, no Python in the tasks): reading and parsing the dump with
+Spark's built-in JSON reader (text + from_json, which the pipeline does not use), and that
+read plus a shuffle of every row by the md5 of its content and a Parquet write of them all,
+the least a Spark exact dedup does: what Spark costs here before any of the pipeline's work.
 """
 
 from __future__ import annotations
@@ -104,9 +106,10 @@ def spark_pass(dump: Path, workdir: Path, options: dict) -> dict:
     return json.loads((workdir / "funnel.json").read_text())
 
 
-def read_floor(dump: Path, options: dict) -> None:
-    """Run bench/read_floor_job.py (gzip + JSON parse only) through spark-submit."""
-    spark_submit("bench/read_floor_job.py", dump, **options)
+def read_floor(dump: Path, options: dict, shuffle_write: Path | None = None) -> None:
+    """Run bench/read_floor_job.py through spark-submit: read only, or read, shuffle, write."""
+    extra = ("--shuffle-write", shuffle_write) if shuffle_write else ()
+    spark_submit("bench/read_floor_job.py", dump, *extra, **options)
 
 
 def measure(root: Path, size: str, args: argparse.Namespace) -> dict:
@@ -126,6 +129,17 @@ def measure(root: Path, size: str, args: argparse.Namespace) -> dict:
     figures["floor"] = time.time() - started
     _print_rate(
         "spark's JSON reader only (whole submit)", figures["mb"], figures["floor"], args.cores
+    )
+    floor_output = root / "floor"
+    started = time.time()
+    read_floor(dump, submit_options(args), shuffle_write=floor_output)
+    figures["shuffle_floor"] = time.time() - started
+    shutil.rmtree(floor_output, ignore_errors=True)
+    _print_rate(
+        "spark's reader + md5 shuffle + write (whole submit)",
+        figures["mb"],
+        figures["shuffle_floor"],
+        args.cores,
     )
 
     if not args.skip_plain:
@@ -168,6 +182,7 @@ def main() -> None:
     sides = [
         ("spark", "spark", args.cores),
         ("floor", "reader only", args.cores),
+        ("shuffle_floor", "reader + shuffle + write", args.cores),
         ("plain", "plain", 1),
     ]
     previous = None
