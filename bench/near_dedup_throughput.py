@@ -7,7 +7,10 @@ read -> exact dedup -> MinHash near-dedup -> Parquet, twice: `jobs/near_dedup.py
 `spark-submit --master local[N]`, and `bench/near_dup_reference.py` (datasketch MinHash in N
 processes, in-memory MinHashLSH at 13 x 19, greedy extremes). Prints MB/s per core (raw
 content bytes / wall seconds / cores), the ratio, how time grows from size to size, and the
-marginal rates (extra content / extra seconds / cores) from each size to the next.
+marginal rates (extra content / extra seconds / cores) from each size to the next. A third
+run, `bench/read_floor_job.py --shuffle-write` (Spark's built-in reader, a shuffle of every
+row by the md5 of its content and a Parquet write: no near dedup at all), is the floor of any
+Spark job on the dump, printed beside the time the goal of 2x the reference per core allows.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from submit import (
     add_spark_arguments,
     print_marginal_rates,
     sample_dump,
+    spark_floor,
     spark_submit,
     submit_options,
 )
@@ -49,7 +53,11 @@ def main() -> None:
     args = parser.parse_args()
 
     root = Path(args.root)
-    sides = [("spark", "spark", args.cores), ("datasketch", "datasketch", args.cores)]
+    sides = [
+        ("spark", "spark", args.cores),
+        ("datasketch", "datasketch", args.cores),
+        ("floor", "spark floor", args.cores),
+    ]
     previous = None
     for size in args.sizes.split(","):
         dump = sample_dump(root, size)
@@ -61,6 +69,7 @@ def main() -> None:
         started = time.time()
         reference = reference_pipeline(dump, out / "reference", processes=args.cores)
         reference_seconds = time.time() - started
+        floor_seconds = spark_floor(dump, submit_options(args), shuffle_write=out / "floor")
 
         mb = summary["counts"]["in"]["bytes"] / 1e6
         spark_rate = mb / spark_seconds / args.cores
@@ -72,9 +81,16 @@ def main() -> None:
         print(f"  datasketch {reference_seconds:7.1f} s  {reference_rate:6.1f} MB/s per core  "
               f"near-dup removed {reference['near_removed']:,}")  # fmt: skip
         print(f"  ratio per core: {spark_rate / reference_rate:.2f}x")
+        print(f"  spark floor (read, md5 shuffle, write; no near dedup) {floor_seconds:.1f} s; "
+              f"2x the reference per core allows {reference_seconds / 2:.1f} s")  # fmt: skip
         stats = {k: v for k, v in summary.items() if k != "counts"}
         print(f"  spark near-dedup: {json.dumps(stats)}")
-        figures = {"mb": mb, "spark": spark_seconds, "datasketch": reference_seconds}
+        figures = {
+            "mb": mb,
+            "spark": spark_seconds,
+            "datasketch": reference_seconds,
+            "floor": floor_seconds,
+        }
         if previous:
             growth = spark_seconds / previous["spark"]
             print(f"  spark time x{growth:.2f} for x{mb / previous['mb']:.2f} the input")

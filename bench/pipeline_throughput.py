@@ -31,6 +31,7 @@ from submit import (
     add_spark_arguments,
     print_marginal_rates,
     sample_dump,
+    spark_floor,
     spark_submit,
     submit_options,
 )
@@ -106,12 +107,6 @@ def spark_pass(dump: Path, workdir: Path, options: dict) -> dict:
     return json.loads((workdir / "funnel.json").read_text())
 
 
-def read_floor(dump: Path, options: dict, shuffle_write: Path | None = None) -> None:
-    """Run bench/read_floor_job.py through spark-submit: read only, or read, shuffle, write."""
-    extra = ("--shuffle-write", shuffle_write) if shuffle_write else ()
-    spark_submit("bench/read_floor_job.py", dump, *extra, **options)
-
-
 def measure(root: Path, size: str, args: argparse.Namespace) -> dict:
     """Time the Spark pipeline, Spark's reader and (unless skipped) the plain pass on one dump."""
     dump = sample_dump(root, size)
@@ -124,17 +119,11 @@ def measure(root: Path, size: str, args: argparse.Namespace) -> dict:
         f"spark ({args.cores} cores)", figures["mb"], figures["spark"], args.cores
     )
 
-    started = time.time()
-    read_floor(dump, submit_options(args))
-    figures["floor"] = time.time() - started
+    figures["floor"] = spark_floor(dump, submit_options(args))
     _print_rate(
         "spark's JSON reader only (whole submit)", figures["mb"], figures["floor"], args.cores
     )
-    floor_output = root / "floor"
-    started = time.time()
-    read_floor(dump, submit_options(args), shuffle_write=floor_output)
-    figures["shuffle_floor"] = time.time() - started
-    shutil.rmtree(floor_output, ignore_errors=True)
+    figures["shuffle_floor"] = spark_floor(dump, submit_options(args), shuffle_write=root / "floor")
     _print_rate(
         "spark's reader + md5 shuffle + write (whole submit)",
         figures["mb"],

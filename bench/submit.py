@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 from dataprep.sample import write_sample_dump
@@ -40,6 +42,20 @@ def spark_submit(
         command, check=True, cwd=ROOT, stdout=subprocess.PIPE if quiet else None, text=True
     )
     return done.stdout or ""
+
+
+def spark_floor(dump: Path, options: dict, shuffle_write: Path | None = None) -> float:
+    """Wall seconds of bench/read_floor_job.py on `dump`: Spark's built-in reader alone.
+
+    With `shuffle_write` (a scratch folder, deleted after), the read, md5 shuffle and write.
+    """
+    started = time.time()
+    extra = ("--shuffle-write", shuffle_write) if shuffle_write else ()
+    spark_submit("bench/read_floor_job.py", dump, *extra, **options)
+    seconds = time.time() - started
+    if shuffle_write:
+        shutil.rmtree(shuffle_write, ignore_errors=True)
+    return seconds
 
 
 def add_spark_arguments(parser: argparse.ArgumentParser) -> None:
