@@ -108,7 +108,7 @@ def spark_pass(dump: Path, workdir: Path, options: dict) -> dict:
 
 
 def measure(root: Path, size: str, args: argparse.Namespace) -> dict:
-    """Time the Spark pipeline, Spark's reader and (unless skipped) the plain pass on one dump."""
+    """Time the Spark pipeline, the two Spark floors and (unless skipped) the plain pass."""
     dump = sample_dump(root, size)
     shutil.rmtree(root / "spark", ignore_errors=True)
     started = time.time()

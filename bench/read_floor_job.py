@@ -32,9 +32,8 @@ if __name__ == "__main__":
     rows = spark.read.text(args.dump).select(F.from_json("value", schema).alias("row"))
     if args.shuffle_write:
         keyed = rows.select("row.*").withColumn("hash", F.md5("content"))
-        keyed.repartition("hash").write.mode("overwrite").option("compression", "zstd").parquet(
-            args.shuffle_write
-        )
+        writer = keyed.repartition("hash").write.mode("overwrite").option("compression", "zstd")
+        writer.parquet(args.shuffle_write)
         print(f"shuffle-write floor: {args.shuffle_write}")
     else:
         total = rows.agg(F.sum(F.octet_length("row.content"))).first()[0]
