@@ -22,7 +22,9 @@ from dataprep.read import RAW_COLUMNS
 from dataprep.session import spark_session
 
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("dump", help="folder of *.json.gz shards")
     parser.add_argument("--shuffle-write", metavar="OUT", help="also shuffle by md5 and write")
     args = parser.parse_args()
