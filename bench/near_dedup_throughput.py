@@ -26,6 +26,7 @@ from submit import (
     ROOT,
     add_spark_arguments,
     print_marginal_rates,
+    print_rate,
     sample_dump,
     spark_floor,
     spark_submit,
@@ -72,17 +73,17 @@ def main() -> None:
         floor_seconds = spark_floor(dump, submit_options(args), shuffle_write=out / "floor")
 
         mb = summary["counts"]["in"]["bytes"] / 1e6
-        spark_rate = mb / spark_seconds / args.cores
-        reference_rate = reference["bytes"] / 1e6 / reference_seconds / args.cores
         removed = summary["counts"].get("rejected", {}).get("near_duplicate", {}).get("files", 0)
         print(f"\n{size}: {mb:,.0f} MB of content in {summary['counts']['in']['files']:,} files")
-        print(f"  spark      {spark_seconds:7.1f} s  {spark_rate:6.1f} MB/s per core  "
-              f"near-dup removed {removed:,}")  # fmt: skip
-        print(f"  datasketch {reference_seconds:7.1f} s  {reference_rate:6.1f} MB/s per core  "
-              f"near-dup removed {reference['near_removed']:,}")  # fmt: skip
+        spark_rate = print_rate("spark", mb, spark_seconds, args.cores)
+        reference_rate = print_rate(
+            "datasketch", reference["bytes"] / 1e6, reference_seconds, args.cores
+        )
         print(f"  ratio per core: {spark_rate / reference_rate:.2f}x")
-        print(f"  spark floor (read, md5 shuffle, write; no near dedup) {floor_seconds:.1f} s; "
-              f"2x the reference per core allows {reference_seconds / 2:.1f} s")  # fmt: skip
+        print(f"  near-dup removed: spark {removed:,}, datasketch {reference['near_removed']:,}")
+        floor_label = "spark floor (read, md5 shuffle, write; no near dedup)"
+        print_rate(floor_label, mb, floor_seconds, args.cores)
+        print(f"  2x the reference per core allows {reference_seconds / 2:.1f} s")
         stats = {k: v for k, v in summary.items() if k != "counts"}
         print(f"  spark near-dedup: {json.dumps(stats)}")
         figures = {

@@ -30,6 +30,7 @@ from submit import (
     ROOT,
     add_spark_arguments,
     print_marginal_rates,
+    print_rate,
     sample_dump,
     spark_floor,
     spark_submit,
@@ -115,16 +116,16 @@ def measure(root: Path, size: str, args: argparse.Namespace) -> dict:
     funnel = spark_pass(dump, root / "spark", submit_options(args))
     figures = {"mb": funnel["input"]["bytes"] / 1e6, "spark": time.time() - started}
     print(f"\n{size}: raw content {figures['mb']:,.0f} MB in {funnel['input']['files']:,} files")
-    spark_rate = _print_rate(
+    spark_rate = print_rate(
         f"spark ({args.cores} cores)", figures["mb"], figures["spark"], args.cores
     )
 
     figures["floor"] = spark_floor(dump, submit_options(args))
-    _print_rate(
+    print_rate(
         "spark's JSON reader only (whole submit)", figures["mb"], figures["floor"], args.cores
     )
     figures["shuffle_floor"] = spark_floor(dump, submit_options(args), shuffle_write=root / "floor")
-    _print_rate(
+    print_rate(
         "spark's reader + md5 shuffle + write (whole submit)",
         figures["mb"],
         figures["shuffle_floor"],
@@ -136,18 +137,10 @@ def measure(root: Path, size: str, args: argparse.Namespace) -> dict:
         started = time.time()
         counts = plain_python_pass(dump, root / "plain")
         figures["plain"] = time.time() - started
-        plain_rate = _print_rate(
-            "plain python (1 core)", counts["bytes"] / 1e6, figures["plain"], 1
-        )
+        plain_rate = print_rate("plain python (1 core)", counts["bytes"] / 1e6, figures["plain"], 1)
         print(f"  ratio per core: {spark_rate / plain_rate:.1f}x")
         print(f"  kept: spark {funnel['kept']['files']:,} files, plain {counts['kept']:,} files")
     return figures
-
-
-def _print_rate(label: str, mb: float, seconds: float, cores: int) -> float:
-    rate = mb / seconds / cores
-    print(f"  {label}: {seconds:7.1f} s  {rate:6.1f} MB/s per core")
-    return rate
 
 
 def main() -> None:

@@ -1,5 +1,5 @@
 """Running a project script through this environment's spark-submit, for the benchmarks; the
-sample dumps they run on; the marginal rates they print."""
+sample dumps they run on; the rates they print."""
 
 from __future__ import annotations
 
@@ -91,6 +91,13 @@ def sample_dump(root: Path, size: str) -> Path:
         print(f"building a {size} sample dump in {dump} ...", flush=True)
         write_sample_dump(dump, parse_size(size))
     return dump
+
+
+def print_rate(label: str, mb: float, seconds: float, cores: int) -> float:
+    """Print a side's wall seconds and MB/s per core (mb / seconds / cores); return the rate."""
+    rate = mb / seconds / cores
+    print(f"  {label}: {seconds:7.1f} s  {rate:6.1f} MB/s per core")
+    return rate
 
 
 def print_marginal_rates(
