@@ -71,7 +71,7 @@ def add_spark_arguments(parser: argparse.ArgumentParser) -> None:
         "--driver-java-options",
         default="",
         help="JVM flags for Spark's driver, which runs the tasks in local mode: e.g. "
-        "'-XX:TieredStopAtLevel=1' for short runs (README, Benchmark)",
+        "'-XX:TieredStopAtLevel=1' for short runs (bench/README.md)",
     )
 
 

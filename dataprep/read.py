@@ -203,9 +203,10 @@ def _content_key_udf(contents: pa.Array) -> pa.Array:
 def content_hash(content: Column) -> Column:
     r"""CodeParrot's exact-dedup key (`hash`): md5 hex of the content without any whitespace.
 
-    Computed in Arrow batches: Python's str.split() removes exactly the whitespace of
-    CodeParrot's re.sub(r"\s+", "", content), faster than Spark's translate() (3x alone, 1.2x
-    in the whole pipeline); regexp_replace() is slower still (README, Benchmark).
+    Computed in Arrow batches by `dataprep.features.content_key_array` (bytes.translate for
+    ASCII text, str.split() otherwise: exactly the whitespace of CodeParrot's
+    re.sub(r"\s+", "", content)), faster than Spark's translate() (3x alone, 1.2x in the whole
+    pipeline); regexp_replace() is slower still (bench/README.md).
     """
     return _content_key_udf(content)
 

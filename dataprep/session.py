@@ -28,7 +28,7 @@ T = TypeVar("T")
 #   task. Exact dedup of a 4 GB dump in 62 tasks made 12,400 files, whose creation (ext4 inode
 #   allocation) took a third of the read stage's JVM CPU time, and near dedup's many small
 #   shuffles each made 200 files per task: measured, the read stage 46 s instead of 52 s and
-#   near dedup of 1 GB 80 s instead of 90 s (README, Benchmark).
+#   near dedup of 1 GB 80 s instead of 90 s (bench/README.md).
 DEFAULTS = {
     "spark.sql.execution.arrow.maxRecordsPerBatch": "1000",
     "spark.sql.optimizer.canChangeCachedPlanOutputPartitioning": "true",

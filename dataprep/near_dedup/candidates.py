@@ -5,7 +5,7 @@ each member is linked to each hub, never to every other member: a bucket of n fi
 fewer than n x hubs edges, so one huge bucket costs linear work. One hub (the minimum) is the
 classic star; more hubs catch the pairs whose shared buckets all hold smaller files that
 resemble neither of them enough, as a family of small look-alike modules does (measured in
-README, Near-dedup benchmarks).
+bench/README.md, Near dedup: quality).
 """
 
 from __future__ import annotations
@@ -55,7 +55,7 @@ def verified_edges(edges: DataFrame, sketches: DataFrame, threshold: float) -> D
 
     def verify(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
         # Sorted sets meet in a binary search per value of the smaller one, in numpy: Spark's
-        # array_intersect builds a hash set per pair (measured in README, Near-dedup).
+        # array_intersect builds a hash set per pair (bench/README.md).
         for batch in batches:
             similarity = pair_jaccards(batch.column("_a"), batch.column("_b"))
             columns = [batch.column("src"), batch.column("dst"), pa.array(similarity)]
