@@ -20,12 +20,13 @@ DEMO_STEPS ?= 200
 # such an archive while a non-empty folder is on the class path, as Spark's conf folder is;
 # so while that folder holds nothing but this file and log4j2.properties (nothing of yours),
 # the launchers get an empty one instead and the logging set-up by name.
+LOG4J_BY_NAME := -Dlog4j.configurationFile=file:$$SPARK_CONF_DIR/log4j2.properties
 define SPARK_ENV
 PYSPARK_PYTHON=$(CURDIR)/$(BIN)/python
 PYSPARK_DRIVER_PYTHON=$(CURDIR)/$(BIN)/python
 if [ "$$(ls -A "$$SPARK_CONF_DIR" | tr '\n' ' ')" = "log4j2.properties spark-env.sh " ]; then
-  SPARK_SUBMIT_OPTS="-Dlog4j.configurationFile=file:$$SPARK_CONF_DIR/log4j2.properties $${SPARK_SUBMIT_OPTS:-}"
-  SPARK_DAEMON_JAVA_OPTS="-Dlog4j.configurationFile=file:$$SPARK_CONF_DIR/log4j2.properties $${SPARK_DAEMON_JAVA_OPTS:-}"
+  SPARK_SUBMIT_OPTS="$(LOG4J_BY_NAME) $${SPARK_SUBMIT_OPTS:-}"
+  SPARK_DAEMON_JAVA_OPTS="$(LOG4J_BY_NAME) $${SPARK_DAEMON_JAVA_OPTS:-}"
   if [ -f "$(CDS)/spark.jsa" ]; then
     SPARK_SUBMIT_OPTS="-XX:SharedArchiveFile=$(CDS)/spark.jsa $$SPARK_SUBMIT_OPTS"
   fi

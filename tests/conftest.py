@@ -23,6 +23,32 @@ from dataprep.pretokenize import pretokenize
 from dataprep.session import DEFAULTS
 from dataprep.tokenizer import train_tokenizer
 
+# Not resolved: the venv's python is a symlink, and its folder is what makes it the venv's.
+VENV_BIN = Path(sys.executable).parent
+# Variables that would tell the launcher which Python or Spark to use; the tests drop them to
+# show that the venv's spark-submit finds both by itself (bin/spark-distribution, spark-env.sh).
+LAUNCHER_VARS = (
+    "PYSPARK_PYTHON",
+    "PYSPARK_DRIVER_PYTHON",
+    "PYSPARK_GATEWAY_PORT",
+    "PYSPARK_GATEWAY_SECRET",
+    "SPARK_HOME",
+    "SPARK_CONF_DIR",
+    "SPARK_ENV_LOADED",
+    "VIRTUAL_ENV",
+)
+
+
+def launch_env() -> dict[str, str]:
+    """The test's environment without launcher hints and without the venv's bin on PATH."""
+    env = {k: v for k, v in os.environ.items() if k not in LAUNCHER_VARS}
+    venv_bin = VENV_BIN.resolve()
+    path = [p for p in env.get("PATH", "").split(os.pathsep) if p and Path(p).resolve() != venv_bin]
+    env["PATH"] = os.pathsep.join(path)
+    # Everything (driver, master, worker, web UIs) binds to loopback only.
+    env["SPARK_LOCAL_IP"] = "127.0.0.1"
+    return env
+
 
 @pytest.fixture(scope="session")
 def spark() -> Iterator[SparkSession]:

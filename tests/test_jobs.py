@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import IO, Any
 
 import pytest
-from conftest import load_job, raw_row, write_jsonl_gz
+from conftest import VENV_BIN, launch_env, load_job, raw_row, write_jsonl_gz
 from pyspark.sql import SparkSession
 from pyspark.sql import functions as F
 
@@ -35,22 +35,8 @@ from dataprep.read import ReadConfig
 pytestmark = pytest.mark.slow
 
 REPO = Path(__file__).resolve().parents[1]
-# Not resolved: the venv's python is a symlink, and its folder is what makes it the venv's.
-VENV_BIN = Path(sys.executable).parent
 SUBMIT_TIMEOUT_S = 300
 CLUSTER_START_TIMEOUT_S = 60
-# Variables that would tell the launcher which Python or Spark to use; the tests drop them to
-# show that the venv's spark-submit finds both by itself (bin/spark-distribution, spark-env.sh).
-_LAUNCHER_VARS = (
-    "PYSPARK_PYTHON",
-    "PYSPARK_DRIVER_PYTHON",
-    "PYSPARK_GATEWAY_PORT",
-    "PYSPARK_GATEWAY_SECRET",
-    "SPARK_HOME",
-    "SPARK_CONF_DIR",
-    "SPARK_ENV_LOADED",
-    "VIRTUAL_ENV",
-)
 FEATURE_COLUMNS = (
     "line_mean",
     "line_max",
@@ -131,17 +117,6 @@ def local_workdir(
     return workdir
 
 
-def _launch_env() -> dict[str, str]:
-    """The test's environment without launcher hints and without the venv's bin on PATH."""
-    env = {k: v for k, v in os.environ.items() if k not in _LAUNCHER_VARS}
-    venv_bin = VENV_BIN.resolve()
-    path = [p for p in env.get("PATH", "").split(os.pathsep) if p and Path(p).resolve() != venv_bin]
-    env["PATH"] = os.pathsep.join(path)
-    # Everything (driver, master, worker, web UIs) binds to loopback only.
-    env["SPARK_LOCAL_IP"] = "127.0.0.1"
-    return env
-
-
 def _tail(text: str, n: int = 4000) -> str:
     return text[-n:]
 
@@ -159,7 +134,7 @@ def _submit(job: str, *args: str | Path, conf: tuple[str, ...] = ()) -> subproce
     result = subprocess.run(
         command,
         cwd=REPO,
-        env=_launch_env(),
+        env=launch_env(),
         capture_output=True,
         text=True,
         timeout=SUBMIT_TIMEOUT_S,
@@ -198,7 +173,7 @@ def _funnel(workdir: Path) -> dict[str, Any]:
 def test_pipeline_through_spark_submit(
     spark: SparkSession, dump: Path, local_workdir: Path, tmp_path: Path
 ) -> None:
-    env = _launch_env()
+    env = launch_env()
     assert "PYSPARK_PYTHON" not in env and "PYSPARK_DRIVER_PYTHON" not in env
     workdir = tmp_path / "w"
 
@@ -306,7 +281,7 @@ def standalone_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Clu
         processes[name] = subprocess.Popen(
             commands[name],
             cwd=root,
-            env=_launch_env(),
+            env=launch_env(),
             stdin=subprocess.DEVNULL,
             stdout=log,
             stderr=subprocess.STDOUT,
@@ -434,7 +409,7 @@ def test_stage_jobs_run_alone(
         helped = subprocess.run(
             [sys.executable, f"jobs/{job}", "--help"],
             cwd=REPO,
-            env=_launch_env(),
+            env=launch_env(),
             capture_output=True,
             text=True,
             timeout=60,

@@ -3,14 +3,13 @@ while PySpark's conf folder holds nothing but what `make` put there."""
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pyspark
 import pytest
+from conftest import VENV_BIN, launch_env
 from pyspark.sql import SparkSession
 
 SPARK_ENV = Path(pyspark.__file__).parent / "conf" / "spark-env.sh"
@@ -75,10 +74,12 @@ def test_spark_jvms_map_the_archive(spark: SparkSession) -> None:
     assert f"{ARCHIVE_FLAG}{archive}" in list(runtime.getInputArguments())
     # With -Xshare:on a JVM that cannot map the archive (another class path, a non-empty
     # folder on it, a damaged file) refuses to start instead of starting without it.
-    launcher_env = {k: v for k, v in os.environ.items() if not k.startswith(("SPARK_", "PYSPARK_"))}
-    launcher_env["SPARK_SUBMIT_OPTS"] = "-Xshare:on"
-    submit = Path(sys.executable).parent / "spark-submit"
+    env = launch_env() | {"SPARK_SUBMIT_OPTS": "-Xshare:on"}
     result = subprocess.run(
-        [str(submit), "--version"], env=launcher_env, capture_output=True, text=True, check=False
+        [str(VENV_BIN / "spark-submit"), "--version"],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
     )
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
