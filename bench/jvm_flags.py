@@ -6,20 +6,19 @@ A job of a minute or two on a cold JVM spends much of its CPU compiling Spark's 
 JIT's optimising tier (C2). This runs the pipeline core (as bench/pipeline_throughput.py) and
 the near-dedup job (as bench/near_dedup_throughput.py) on the same dump, alternating baseline
 flags (`--driver-java-options`, by default none) and `--flags`; it prints each run's wall
-seconds and MB/s per core, and the median of each.
+seconds, then each variant's median and its MB/s per core.
 """
 
 from __future__ import annotations
 
 import argparse
 import shutil
-import statistics
-import time
+from functools import partial
 from pathlib import Path
 
 import near_dedup_throughput
 import pipeline_throughput
-from submit import ROOT, add_spark_arguments, sample_dump, submit_options
+from submit import ROOT, add_spark_arguments, alternate, print_rate, sample_dump, submit_options
 
 # C1 only. With the parallel collector too it measured slower than this alone (G1 kept).
 SHORT_RUN_FLAGS = "-XX:TieredStopAtLevel=1"
@@ -33,38 +32,32 @@ def main() -> None:
     parser.add_argument("--size", default="1GB", help="raw content bytes of the sample dump")
     parser.add_argument("--root", default=str(ROOT / "work/bench"), help="benchmark folder")
     parser.add_argument("--flags", default=SHORT_RUN_FLAGS, help="JVM flags to compare")
-    parser.add_argument("--repeats", type=int, default=3, help="runs of each variant")
     parser.add_argument("--jobs", default="pipeline,near_dedup", help="which jobs to time")
-    add_spark_arguments(parser)
+    add_spark_arguments(parser, repeats=3)
     args = parser.parse_args()
 
     root = Path(args.root)
     dump = sample_dump(root, args.size)
     out = root / "jvm-flags"  # the outputs of a run, removed before the next
-    passes = {
-        "pipeline": lambda options: pipeline_throughput.spark_pass(dump, out / "run", options)[
-            "input"
-        ],
-        "near_dedup": lambda options: near_dedup_throughput.spark_pass(dump, out / "run", options)[
-            "counts"
-        ]["in"],
-    }
+
+    def run(job: str, flags: str) -> dict:
+        """One run of `job` with JVM `flags`: the content it read (files and bytes)."""
+        shutil.rmtree(out, ignore_errors=True)
+        options = submit_options(args) | {"java_options": flags}
+        if job == "pipeline":
+            return pipeline_throughput.spark_pass(dump, out / "run", options)["input"]
+        return near_dedup_throughput.spark_pass(dump, out / "run", options)["counts"]["in"]
+
     # The baseline is --driver-java-options (by default none: the JVM's own defaults).
-    variants = [args.driver_java_options, args.flags]
+    variants = {args.driver_java_options or "JVM defaults": args.driver_java_options}
+    variants[args.flags] = args.flags
     for job in args.jobs.split(","):
-        seconds: dict[str, list[float]] = {flags: [] for flags in variants}
-        for _ in range(args.repeats):
-            for flags in variants:
-                shutil.rmtree(out, ignore_errors=True)
-                started = time.time()
-                content = passes[job](submit_options(args) | {"java_options": flags})
-                seconds[flags].append(time.time() - started)
-                rate = content["bytes"] / 1e6 / seconds[flags][-1] / args.cores
-                print(f"{job} [{flags or 'JVM defaults'}]: {seconds[flags][-1]:.1f} s, "
-                      f"{rate:.1f} MB/s per core", flush=True)  # fmt: skip
-        baseline, other = (statistics.median(seconds[flags]) for flags in variants)
-        print(f"{job}: median {baseline:.1f} s with {variants[0] or 'JVM defaults'!r}, "
-              f"{other:.1f} s with {args.flags!r}: x{baseline / other:.2f} faster\n")  # fmt: skip
+        sides = {label: partial(run, job, flags) for label, flags in variants.items()}
+        timings = alternate(sides, args.repeats)
+        for label, timing in timings.items():
+            print_rate(f"{job} [{label}]", timing.result["bytes"] / 1e6, timing, args.cores)
+        baseline, other = (timing.median for timing in timings.values())
+        print(f"{job}: x{baseline / other:.2f} faster with {args.flags!r}\n")
 
 
 if __name__ == "__main__":

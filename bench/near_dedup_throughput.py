@@ -1,6 +1,6 @@
 """Benchmark: the Spark near-dedup job against CodeParrot's datasketch method, same dump, one run.
 
-    .venv/bin/python bench/near_dedup_throughput.py --sizes 512MB,1GB --cores 2
+    .venv/bin/python bench/near_dedup_throughput.py --sizes 1GB,2GB --cores 2 --repeats 3
 
 For each size, builds (or reuses) a sample dump with the GitHub duplication profile and times
 read -> exact dedup -> MinHash near-dedup -> Parquet, twice: `jobs/near_dedup.py` through
@@ -11,6 +11,7 @@ marginal rates (extra content / extra seconds / cores) from each size to the nex
 run, `bench/read_floor_job.py --shuffle-write` (Spark's built-in reader, a shuffle of every
 row by the md5 of its content and a Parquet write: no near dedup at all), is the floor of any
 Spark job on the dump, printed beside the time the goal of 2x the reference per core allows.
+With --repeats N the three runs take turns N times over, and the figures are medians.
 """
 
 from __future__ import annotations
@@ -18,17 +19,17 @@ from __future__ import annotations
 import argparse
 import json
 import shutil
-import time
 from pathlib import Path
 
 from near_dup_reference import reference_pipeline
 from submit import (
     ROOT,
     add_spark_arguments,
+    alternate,
+    floor_pass,
     print_marginal_rates,
     print_rate,
     sample_dump,
-    spark_floor,
     spark_submit,
     submit_options,
 )
@@ -43,6 +44,41 @@ def spark_pass(dump: Path, output: Path, options: dict) -> dict:
     return json.loads(stdout[stdout.index("{") : stdout.rindex("}") + 1])
 
 
+def measure(root: Path, size: str, args: argparse.Namespace) -> dict:
+    """Time the Spark job, the datasketch reference and the Spark floor on one dump size."""
+    dump = sample_dump(root, size)
+    out = root / f"near-{size}"
+    shutil.rmtree(out, ignore_errors=True)
+    options = submit_options(args)
+
+    def reference() -> dict:
+        shutil.rmtree(out / "reference", ignore_errors=True)
+        return reference_pipeline(dump, out / "reference", processes=args.cores)
+
+    sides = {
+        "spark": lambda: spark_pass(dump, out / "spark", options),
+        "datasketch": reference,
+        "floor": lambda: floor_pass(dump, options, shuffle_write=out / "floor"),
+    }
+    timings = alternate(sides, args.repeats)
+    summary, counts = timings["spark"].result, timings["datasketch"].result
+    mb = summary["counts"]["in"]["bytes"] / 1e6
+    removed = summary["counts"].get("rejected", {}).get("near_duplicate", {}).get("files", 0)
+
+    print(f"\n{size}: {mb:,.0f} MB of content in {summary['counts']['in']['files']:,} files")
+    spark_rate = print_rate("spark", mb, timings["spark"], args.cores)
+    reference_mb = counts["bytes"] / 1e6
+    reference_rate = print_rate("datasketch", reference_mb, timings["datasketch"], args.cores)
+    print(f"  ratio per core: {spark_rate / reference_rate:.2f}x")
+    print(f"  near-dup removed: spark {removed:,}, datasketch {counts['near_removed']:,}")
+    floor_label = "spark floor (read, md5 shuffle, write; no near dedup)"
+    print_rate(floor_label, mb, timings["floor"], args.cores)
+    print(f"  2x the reference per core allows {timings['datasketch'].median / 2:.1f} s")
+    stats = {k: v for k, v in summary.items() if k != "counts"}
+    print(f"  spark near-dedup (last run): {json.dumps(stats)}")
+    return {"mb": mb} | {name: timing.median for name, timing in timings.items()}
+
+
 def main() -> None:
     """Time both methods on each dump size and print the figures."""
     parser = argparse.ArgumentParser(
@@ -53,7 +89,6 @@ def main() -> None:
     add_spark_arguments(parser)
     args = parser.parse_args()
 
-    root = Path(args.root)
     sides = [
         ("spark", "spark", args.cores),
         ("datasketch", "datasketch", args.cores),
@@ -61,40 +96,10 @@ def main() -> None:
     ]
     previous = None
     for size in args.sizes.split(","):
-        dump = sample_dump(root, size)
-        out = root / f"near-{size}"
-        shutil.rmtree(out, ignore_errors=True)
-        started = time.time()
-        summary = spark_pass(dump, out / "spark", submit_options(args))
-        spark_seconds = time.time() - started
-        started = time.time()
-        reference = reference_pipeline(dump, out / "reference", processes=args.cores)
-        reference_seconds = time.time() - started
-        floor_seconds = spark_floor(dump, submit_options(args), shuffle_write=out / "floor")
-
-        mb = summary["counts"]["in"]["bytes"] / 1e6
-        removed = summary["counts"].get("rejected", {}).get("near_duplicate", {}).get("files", 0)
-        print(f"\n{size}: {mb:,.0f} MB of content in {summary['counts']['in']['files']:,} files")
-        spark_rate = print_rate("spark", mb, spark_seconds, args.cores)
-        reference_rate = print_rate(
-            "datasketch", reference["bytes"] / 1e6, reference_seconds, args.cores
-        )
-        print(f"  ratio per core: {spark_rate / reference_rate:.2f}x")
-        print(f"  near-dup removed: spark {removed:,}, datasketch {reference['near_removed']:,}")
-        floor_label = "spark floor (read, md5 shuffle, write; no near dedup)"
-        print_rate(floor_label, mb, floor_seconds, args.cores)
-        print(f"  2x the reference per core allows {reference_seconds / 2:.1f} s")
-        stats = {k: v for k, v in summary.items() if k != "counts"}
-        print(f"  spark near-dedup: {json.dumps(stats)}")
-        figures = {
-            "mb": mb,
-            "spark": spark_seconds,
-            "datasketch": reference_seconds,
-            "floor": floor_seconds,
-        }
+        figures = measure(Path(args.root), size, args)
         if previous:
-            growth = spark_seconds / previous["spark"]
-            print(f"  spark time x{growth:.2f} for x{mb / previous['mb']:.2f} the input")
+            growth = figures["spark"] / previous["spark"]
+            print(f"  spark time x{growth:.2f} for x{figures['mb'] / previous['mb']:.2f} the input")
             print_marginal_rates(previous, figures, sides, ratio=("spark", "datasketch"))
         previous = figures
 

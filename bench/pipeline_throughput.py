@@ -1,6 +1,6 @@
 """Benchmark: the Spark pipeline against a single-process plain-Python pass, same dump, one run.
 
-    .venv/bin/python bench/pipeline_throughput.py --sizes 1GB,4GB --cores 2
+    .venv/bin/python bench/pipeline_throughput.py --sizes 1GB,4GB --cores 2 --repeats 3
 
 Both sides do read (gzip + JSON) -> exact dedup (md5 of whitespace-free content) -> Codex
 filters -> Parquet (zstd), with the tokenizer-ratio filter off. The plain side runs the
@@ -12,6 +12,7 @@ run too (`bench/read_floor_job.py`, no Python in the tasks): reading and parsing
 Spark's built-in JSON reader (text + from_json, which the pipeline does not use), and that
 read plus a shuffle of every row by the md5 of its content and a Parquet write of them all,
 the least a Spark exact dedup does: what Spark costs here before any of the pipeline's work.
+With --repeats N every side runs N times, taking turns, and the figures are medians.
 """
 
 from __future__ import annotations
@@ -21,7 +22,6 @@ import gzip
 import json
 import random
 import shutil
-import time
 from pathlib import Path
 
 import pyarrow as pa
@@ -29,10 +29,11 @@ import pyarrow.parquet as pq
 from submit import (
     ROOT,
     add_spark_arguments,
+    alternate,
+    floor_pass,
     print_marginal_rates,
     print_rate,
     sample_dump,
-    spark_floor,
     spark_submit,
     submit_options,
 )
@@ -111,35 +112,45 @@ def spark_pass(dump: Path, workdir: Path, options: dict) -> dict:
 def measure(root: Path, size: str, args: argparse.Namespace) -> dict:
     """Time the Spark pipeline, the two Spark floors and (unless skipped) the plain pass."""
     dump = sample_dump(root, size)
-    shutil.rmtree(root / "spark", ignore_errors=True)
-    started = time.time()
-    funnel = spark_pass(dump, root / "spark", submit_options(args))
-    figures = {"mb": funnel["input"]["bytes"] / 1e6, "spark": time.time() - started}
-    print(f"\n{size}: raw content {figures['mb']:,.0f} MB in {funnel['input']['files']:,} files")
-    spark_rate = print_rate(
-        f"spark ({args.cores} cores)", figures["mb"], figures["spark"], args.cores
-    )
+    options = submit_options(args)
 
-    figures["floor"] = spark_floor(dump, submit_options(args))
+    def spark() -> dict:
+        shutil.rmtree(root / "spark", ignore_errors=True)
+        return spark_pass(dump, root / "spark", options)
+
+    def plain() -> dict:
+        shutil.rmtree(root / "plain", ignore_errors=True)
+        return plain_python_pass(dump, root / "plain")
+
+    sides = {
+        "spark": spark,
+        "floor": lambda: floor_pass(dump, options),
+        "shuffle_floor": lambda: floor_pass(dump, options, shuffle_write=root / "floor"),
+    }
+    if not args.skip_plain:
+        sides["plain"] = plain
+    timings = alternate(sides, args.repeats)
+    funnel = timings["spark"].result
+    figures = {"mb": funnel["input"]["bytes"] / 1e6} | {k: t.median for k, t in timings.items()}
+
+    print(f"\n{size}: raw content {figures['mb']:,.0f} MB in {funnel['input']['files']:,} files")
+    label = f"spark ({args.cores} cores)"
+    spark_rate = print_rate(label, figures["mb"], timings["spark"], args.cores)
     print_rate(
-        "spark's JSON reader only (whole submit)", figures["mb"], figures["floor"], args.cores
+        "spark's JSON reader only (whole submit)", figures["mb"], timings["floor"], args.cores
     )
-    figures["shuffle_floor"] = spark_floor(dump, submit_options(args), shuffle_write=root / "floor")
     print_rate(
         "spark's reader + md5 shuffle + write (whole submit)",
         figures["mb"],
-        figures["shuffle_floor"],
+        timings["shuffle_floor"],
         args.cores,
     )
-
     if not args.skip_plain:
-        shutil.rmtree(root / "plain", ignore_errors=True)
-        started = time.time()
-        counts = plain_python_pass(dump, root / "plain")
-        figures["plain"] = time.time() - started
-        plain_rate = print_rate("plain python (1 core)", counts["bytes"] / 1e6, figures["plain"], 1)
+        counts = timings["plain"].result
+        plain_rate = print_rate("plain python (1 core)", counts["bytes"] / 1e6, timings["plain"], 1)
         print(f"  ratio per core: {spark_rate / plain_rate:.1f}x")
         print(f"  kept: spark {funnel['kept']['files']:,} files, plain {counts['kept']:,} files")
+    print(f"  spark pipeline stages (last run's funnel.json): {funnel['seconds']}")
     return figures
 
 

@@ -6,10 +6,14 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
+import statistics
 import subprocess
 import sys
 import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from dataprep.sample import write_sample_dump
 from dataprep.units import parse_size
@@ -44,22 +48,54 @@ def spark_submit(
     return done.stdout or ""
 
 
-def spark_floor(dump: Path, options: dict, shuffle_write: Path | None = None) -> float:
-    """Wall seconds of bench/read_floor_job.py on `dump`: Spark's built-in reader alone.
+def floor_pass(dump: Path, options: dict, shuffle_write: Path | None = None) -> None:
+    """Run bench/read_floor_job.py on `dump`: Spark's built-in reader alone.
 
     With `shuffle_write` (a scratch folder, deleted after), the read, md5 shuffle and write.
     """
-    started = time.time()
     extra = ("--shuffle-write", shuffle_write) if shuffle_write else ()
     spark_submit("bench/read_floor_job.py", dump, *extra, **options)
-    seconds = time.time() - started
     if shuffle_write:
         shutil.rmtree(shuffle_write, ignore_errors=True)
-    return seconds
 
 
-def add_spark_arguments(parser: argparse.ArgumentParser) -> None:
-    """The spark-submit settings a benchmark takes: --cores, --driver-memory, JVM flags."""
+@dataclass
+class Timing:
+    """Wall seconds of every run of one benchmark side, and what its last run returned."""
+
+    seconds: list[float] = field(default_factory=list)
+    result: Any = None
+
+    @property
+    def median(self) -> float:
+        """The median of the runs' wall seconds: the figure a benchmark reports."""
+        return statistics.median(self.seconds)
+
+
+def alternate(sides: dict[str, Callable[[], Any]], repeats: int) -> dict[str, Timing]:
+    """Run every side `repeats` times, in turn (a, b, c, a, b, c, ...); return their timings.
+
+    Taking turns spreads a slow spell of the machine over all sides instead of one.
+    """
+    timings = {name: Timing() for name in sides}
+    for round_ in range(1, repeats + 1):
+        for name, run in sides.items():
+            started = time.time()
+            result = run()
+            timings[name].seconds.append(time.time() - started)
+            timings[name].result = result
+            print(f"[run {round_}/{repeats}] {name}: {timings[name].seconds[-1]:.1f} s", flush=True)
+    return timings
+
+
+def add_spark_arguments(parser: argparse.ArgumentParser, repeats: int = 1) -> None:
+    """The settings a benchmark takes: --cores, --driver-memory, JVM flags, --repeats."""
+    parser.add_argument(
+        "--repeats",
+        type=int,
+        default=repeats,
+        help="runs of each side, taking turns; the figures are their medians",
+    )
     parser.add_argument(
         "--cores",
         type=int,
@@ -93,10 +129,16 @@ def sample_dump(root: Path, size: str) -> Path:
     return dump
 
 
-def print_rate(label: str, mb: float, seconds: float, cores: int) -> float:
-    """Print a side's wall seconds and MB/s per core (mb / seconds / cores); return the rate."""
+def print_rate(label: str, mb: float, timing: Timing, cores: int) -> float:
+    """Print a side's median wall seconds and MB/s per core (mb / seconds / cores); return it.
+
+    With several runs, their range follows.
+    """
+    seconds = timing.median
     rate = mb / seconds / cores
-    print(f"  {label}: {seconds:7.1f} s  {rate:6.1f} MB/s per core")
+    runs = timing.seconds
+    spread = f"  (median of {len(runs)}: {min(runs):.1f}-{max(runs):.1f} s)" if runs[1:] else ""
+    print(f"  {label}: {seconds:7.1f} s  {rate:6.1f} MB/s per core{spread}")
     return rate
 
 
@@ -105,7 +147,7 @@ def print_marginal_rates(
 ) -> None:
     """Per core, the rates on the content the larger dump adds: per-byte cost, no fixed costs.
 
-    `smaller` and `larger` hold "mb" and each side's wall seconds; `sides` lists (key, label,
+    `smaller` and `larger` hold "mb" and each side's median wall seconds; `sides` lists (key, label,
     cores); `ratio` names the two sides whose marginal rates are compared.
     """
     extra_mb = larger["mb"] - smaller["mb"]
