@@ -12,7 +12,6 @@ seconds, then each variant's median and its MB/s per core.
 from __future__ import annotations
 
 import argparse
-import shutil
 from functools import partial
 from pathlib import Path
 
@@ -42,7 +41,6 @@ def main() -> None:
 
     def run(job: str, flags: str) -> dict:
         """One run of `job` with JVM `flags`: the content it read (files and bytes)."""
-        shutil.rmtree(out, ignore_errors=True)
         options = submit_options(args) | {"java_options": flags}
         if job == "pipeline":
             return pipeline_throughput.spark_pass(dump, out / "run", options)["input"]
@@ -53,7 +51,7 @@ def main() -> None:
     variants[args.flags] = args.flags
     for job in args.jobs.split(","):
         sides = {label: partial(run, job, flags) for label, flags in variants.items()}
-        timings = alternate(sides, args.repeats)
+        timings = alternate(sides, args.repeats, clear=dict.fromkeys(sides, out))
         for label, timing in timings.items():
             print_rate(f"{job} [{label}]", timing.result["bytes"] / 1e6, timing, args.cores)
         baseline, other = (timing.median for timing in timings.values())

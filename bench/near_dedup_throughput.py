@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import shutil
 from pathlib import Path
 
 from near_dup_reference import reference_pipeline
@@ -49,22 +48,14 @@ def measure(root: Path, size: str, args: argparse.Namespace) -> dict:
     dump = sample_dump(root, size)
     out = root / f"near-{size}"
     options = submit_options(args)
-
-    # Each run starts from nothing: a finished output would make the job's rerun a no-op.
-    def spark() -> dict:
-        shutil.rmtree(out / "spark", ignore_errors=True)  # rows, rows_rejected, rows_clusters
-        return spark_pass(dump, out / "spark" / "rows", options)
-
-    def reference() -> dict:
-        shutil.rmtree(out / "reference", ignore_errors=True)
-        return reference_pipeline(dump, out / "reference", processes=args.cores)
-
     sides = {
-        "spark": spark,
-        "datasketch": reference,
+        # The job's rows, rows_rejected and rows_clusters, all under one folder to clear.
+        "spark": lambda: spark_pass(dump, out / "spark" / "rows", options),
+        "datasketch": lambda: reference_pipeline(dump, out / "reference", processes=args.cores),
         "floor": lambda: floor_pass(dump, options, shuffle_write=out / "floor"),
     }
-    timings = alternate(sides, args.repeats)
+    clear = {"spark": out / "spark", "datasketch": out / "reference"}
+    timings = alternate(sides, args.repeats, clear)
     summary, counts = timings["spark"].result, timings["datasketch"].result
     mb = summary["counts"]["in"]["bytes"] / 1e6
     removed = summary["counts"].get("rejected", {}).get("near_duplicate", {}).get("files", 0)

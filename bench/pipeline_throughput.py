@@ -21,7 +21,6 @@ import argparse
 import gzip
 import json
 import random
-import shutil
 from pathlib import Path
 
 import pyarrow as pa
@@ -113,23 +112,16 @@ def measure(root: Path, size: str, args: argparse.Namespace) -> dict:
     """Time the Spark pipeline, the two Spark floors and (unless skipped) the plain pass."""
     dump = sample_dump(root, size)
     options = submit_options(args)
-
-    def spark() -> dict:
-        shutil.rmtree(root / "spark", ignore_errors=True)
-        return spark_pass(dump, root / "spark", options)
-
-    def plain() -> dict:
-        shutil.rmtree(root / "plain", ignore_errors=True)
-        return plain_python_pass(dump, root / "plain")
-
     sides = {
-        "spark": spark,
+        "spark": lambda: spark_pass(dump, root / "spark", options),
         "floor": lambda: floor_pass(dump, options),
         "shuffle_floor": lambda: floor_pass(dump, options, shuffle_write=root / "floor"),
     }
     if not args.skip_plain:
-        sides["plain"] = plain
-    timings = alternate(sides, args.repeats)
+        sides["plain"] = lambda: plain_python_pass(dump, root / "plain")
+    timings = alternate(
+        sides, args.repeats, clear={"spark": root / "spark", "plain": root / "plain"}
+    )
     funnel = timings["spark"].result
     figures = {"mb": funnel["input"]["bytes"] / 1e6} | {k: t.median for k, t in timings.items()}
 

@@ -72,14 +72,22 @@ class Timing:
         return statistics.median(self.seconds)
 
 
-def alternate(sides: dict[str, Callable[[], Any]], repeats: int) -> dict[str, Timing]:
+def alternate(
+    sides: dict[str, Callable[[], Any]],
+    repeats: int,
+    clear: dict[str, Path] | None = None,
+) -> dict[str, Timing]:
     """Run every side `repeats` times, in turn (a, b, c, a, b, c, ...); return their timings.
 
-    Taking turns spreads a slow spell of the machine over all sides instead of one.
+    Taking turns spreads a slow spell of the machine over all sides instead of one. Before
+    each run of a side named in `clear`, untimed, its folder is removed: a run starts from
+    nothing, as a job would find a finished output and skip its work.
     """
     timings = {name: Timing() for name in sides}
     for round_ in range(1, repeats + 1):
         for name, run in sides.items():
+            if clear and name in clear:
+                shutil.rmtree(clear[name], ignore_errors=True)
             started = time.time()
             result = run()
             timings[name].seconds.append(time.time() - started)

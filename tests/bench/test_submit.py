@@ -24,6 +24,21 @@ def test_alternate_takes_turns_and_keeps_the_last_result() -> None:
     assert [timings[name].result for name in "abc"] == [4, 5, 6]
 
 
+def test_alternate_clears_a_sides_folder_before_each_of_its_runs(tmp_path) -> None:
+    output, other = tmp_path / "out", tmp_path / "kept"
+    other.mkdir()
+
+    def job() -> bool:
+        found = output.exists()
+        (output / "part").mkdir(parents=True)  # as a job that leaves its output behind
+        return found
+
+    timings = alternate({"job": job}, repeats=3, clear={"job": output})
+
+    assert timings["job"].result is False  # the third run found no output either
+    assert other.exists()
+
+
 def test_print_rate_uses_the_median_and_shows_the_range(capsys) -> None:
     rate = print_rate("job", mb=600.0, timing=Timing(seconds=[30.0, 100.0, 20.0]), cores=2)
 
