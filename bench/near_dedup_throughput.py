@@ -54,7 +54,7 @@ def measure(root: Path, size: str, args: argparse.Namespace) -> dict:
         "datasketch": lambda: reference_pipeline(dump, out / "reference", processes=args.cores),
         "floor": lambda: floor_pass(dump, options, shuffle_write=out / "floor"),
     }
-    clear = {"spark": out / "spark", "datasketch": out / "reference"}
+    clear = {"spark": out / "spark", "datasketch": out / "reference", "floor": out / "floor"}
     timings = alternate(sides, args.repeats, clear)
     summary, counts = timings["spark"].result, timings["datasketch"].result
     mb = summary["counts"]["in"]["bytes"] / 1e6

@@ -119,9 +119,8 @@ def measure(root: Path, size: str, args: argparse.Namespace) -> dict:
     }
     if not args.skip_plain:
         sides["plain"] = lambda: plain_python_pass(dump, root / "plain")
-    timings = alternate(
-        sides, args.repeats, clear={"spark": root / "spark", "plain": root / "plain"}
-    )
+    clear = {"spark": root / "spark", "shuffle_floor": root / "floor", "plain": root / "plain"}
+    timings = alternate(sides, args.repeats, clear)
     funnel = timings["spark"].result
     figures = {"mb": funnel["input"]["bytes"] / 1e6} | {k: t.median for k, t in timings.items()}
 

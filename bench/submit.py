@@ -51,12 +51,11 @@ def spark_submit(
 def floor_pass(dump: Path, options: dict, shuffle_write: Path | None = None) -> None:
     """Run bench/read_floor_job.py on `dump`: Spark's built-in reader alone.
 
-    With `shuffle_write` (a scratch folder, deleted after), the read, md5 shuffle and write.
+    With `shuffle_write` (a scratch folder, for alternate's `clear`), the read, md5 shuffle
+    and write.
     """
     extra = ("--shuffle-write", shuffle_write) if shuffle_write else ()
     spark_submit("bench/read_floor_job.py", dump, *extra, **options)
-    if shuffle_write:
-        shutil.rmtree(shuffle_write, ignore_errors=True)
 
 
 @dataclass
@@ -83,10 +82,11 @@ def alternate(
     each run of a side named in `clear`, untimed, its folder is removed: a run starts from
     nothing, as a job would find a finished output and skip its work.
     """
+    clear = clear or {}
     timings = {name: Timing() for name in sides}
     for round_ in range(1, repeats + 1):
         for name, run in sides.items():
-            if clear and name in clear:
+            if name in clear:
                 shutil.rmtree(clear[name], ignore_errors=True)
             started = time.time()
             result = run()
@@ -145,7 +145,9 @@ def print_rate(label: str, mb: float, timing: Timing, cores: int) -> float:
     seconds = timing.median
     rate = mb / seconds / cores
     runs = timing.seconds
-    spread = f"  (median of {len(runs)}: {min(runs):.1f}-{max(runs):.1f} s)" if runs[1:] else ""
+    spread = ""
+    if len(runs) > 1:
+        spread = f"  (median of {len(runs)}: {min(runs):.1f}-{max(runs):.1f} s)"
     print(f"  {label}: {seconds:7.1f} s  {rate:6.1f} MB/s per core{spread}")
     return rate
 
