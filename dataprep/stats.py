@@ -47,8 +47,8 @@ HEADLINE_PERCENTS = (0.1, 1.0, 10.0)
 TOP_N = 20
 # Reasons of rejected rows that exact dedup saw; read rejects never reached it.
 _COUNTED_REASONS = EXACT_DEDUP_REASONS + DECONTAMINATION_REASONS + FILTER_REASONS
-# Unique files are ranked in buckets of (copies, first hex digits of hash): the buckets are few
-# enough to rank on one task, and each bucket is small enough to rank its own rows.
+# Unique files are ranked in buckets of (copies, first hex digits of hash): the buckets of one
+# copies value (256 at most) are ranked on one task, and each bucket ranks its own rows.
 _BUCKET_DIGITS = 2
 _CLUSTER_SCHEMA = "cluster_size long, clusters long, files long"
 _FUNNEL_SCHEMA = "position int, stage string, step string, name string, files long, bytes long"
@@ -101,24 +101,47 @@ def unique_files(rows: DataFrame) -> DataFrame:
 
 
 def _rank_points(unique: DataFrame, ranks: list[int]) -> dict[int, tuple[int, int]]:
-    """Files and bytes of the top-k unique files (by copies desc, then hash) for each k."""
+    """Files and bytes of the top-k unique files (by copies desc, then hash) for each k.
+
+    Ranked in three levels, none of which sees all rows in one place: the copies values on
+    the driver (at most sqrt(2 * files) of them, as m values take at least 1 + 2 + ... + m
+    files), buckets of hash prefixes within each copies value, then files within a bucket.
+    """
+    spark = unique.sparkSession
     bucket = ["copies", "prefix"]
     unique = unique.select(
         "hash", "copies", "bytes", F.substring("hash", 1, _BUCKET_DIGITS).alias("prefix")
     )
-    before = Window.orderBy(F.desc("copies"), "prefix").rowsBetween(Window.unboundedPreceding, -1)
+    sums = [
+        F.count(F.lit(1)).alias("n"),
+        F.sum("copies").alias("files"),
+        F.sum("bytes").alias("nbytes"),
+    ]
+    per_copies = unique.groupBy("copies").agg(*sums).orderBy(F.desc("copies")).collect()
+    before_copies, totals = [], (0, 0, 0)
+    for row in per_copies:
+        before_copies.append((row["copies"], *totals))
+        totals = tuple(t + row[c] for t, c in zip(totals, ("n", "files", "nbytes"), strict=True))
+    copies_offsets = spark.createDataFrame(
+        before_copies, "copies long, n_before long, files_before long, nbytes_before long"
+    )
+    earlier = (
+        Window.partitionBy("copies").orderBy("prefix").rowsBetween(Window.unboundedPreceding, -1)
+    )
     offsets = (
         unique.groupBy(*bucket)
-        .agg(
-            F.count(F.lit(1)).alias("n"),
-            F.sum("copies").alias("files"),
-            F.sum("bytes").alias("nbytes"),
-        )
+        .agg(*sums)
+        .join(F.broadcast(copies_offsets), "copies")
         .select(
             *bucket,
-            F.coalesce(F.sum("n").over(before), F.lit(0)).alias("rank_before"),
-            F.coalesce(F.sum("files").over(before), F.lit(0)).alias("files_before"),
-            F.coalesce(F.sum("nbytes").over(before), F.lit(0)).alias("bytes_before"),
+            *(
+                (F.col(f"{c}_before") + F.coalesce(F.sum(c).over(earlier), F.lit(0))).alias(name)
+                for c, name in (
+                    ("n", "rank_before"),
+                    ("files", "files_before"),
+                    ("nbytes", "bytes_before"),
+                )
+            ),
         )
     )
     within = Window.partitionBy(*bucket).orderBy("hash")
