@@ -56,6 +56,8 @@ def model_config(
     if preset not in PRESETS:
         raise ValueError(f"unknown preset {preset!r}; choose one of {', '.join(PRESETS)}")
     shape = PRESETS[preset]
+    # No pad token: packed training windows hold no padding, and a pad id equal to eos would make
+    # transformers warn about every window holding an eos; generation passes its own pad id.
     config = GPT2Config(
         vocab_size=padded(vocab_size, pad_vocab_to),
         n_positions=shape.n_positions,
@@ -68,6 +70,4 @@ def model_config(
         reorder_and_upcast_attn=True,
         attn_implementation=attn_implementation,
     )
-    # Generation pads batches with the only special token there is.
-    config.pad_token_id = eos_token_id
     return config

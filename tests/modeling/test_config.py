@@ -39,6 +39,8 @@ def test_saved_directory_loads_with_its_tokenizer(tokenizer_dir, tmp_path):
     assert tokenizer.eos_token == EOS
     assert model.config.vocab_size == padded(len(tokenizer), 64) >= len(tokenizer)
     assert model.config.eos_token_id == model.config.bos_token_id == tokenizer.eos_token_id
+    # Packed windows hold eos tokens, never padding: a pad id equal to eos would only warn.
+    assert model.config.pad_token_id is None
     assert model.config.scale_attn_by_inverse_layer_idx and model.config.reorder_and_upcast_attn
 
 
