@@ -58,7 +58,7 @@ def model_config(
     shape = PRESETS[preset]
     # No pad token: packed training windows hold no padding, and a pad id equal to eos would make
     # transformers warn about every window holding an eos; generation passes its own pad id.
-    config = GPT2Config(
+    return GPT2Config(
         vocab_size=padded(vocab_size, pad_vocab_to),
         n_positions=shape.n_positions,
         n_embd=shape.n_embd,
@@ -70,4 +70,3 @@ def model_config(
         reorder_and_upcast_attn=True,
         attn_implementation=attn_implementation,
     )
-    return config
