@@ -34,6 +34,8 @@ def main() -> None:
     parser.add_argument("--jobs", default="pipeline,near_dedup", help="which jobs to time")
     add_spark_arguments(parser, repeats=3)
     args = parser.parse_args()
+    if args.flags == args.driver_java_options:
+        parser.error("--flags must differ from --driver-java-options, the baseline")
 
     root = Path(args.root)
     dump = sample_dump(root, args.size)
