@@ -55,7 +55,7 @@ def build_parser(cls: type, description: str | None) -> argparse.ArgumentParser:
                 _flag(field.name),
                 action=argparse.BooleanOptionalAction,
                 default=field.default,
-                help=help_text,
+                help=f"{help_text} (default: {'on' if field.default else 'off'})",
             )
             continue
         if field.default not in (dataclasses.MISSING, None):

@@ -34,4 +34,9 @@ def test_help_shows_defaults(capsys):
         parse_config(PipelineConfig, "the pipeline", ["--help"])
     text = capsys.readouterr().out
     assert "--valid-fraction" in text and "(default: 0.0115)" in text
+    # On/off flags say which way they go by default.
+    flat = " ".join(text.split())
+    assert "--near-dedup, --no-near-dedup run MinHash" in flat
+    assert "(as CodeParrot) (default: on)" in flat
+    assert "another configuration (default: off)" in flat
     assert "(default: None)" not in text
