@@ -10,6 +10,8 @@ DEMO   := work/demo
 DEMO_SIZE ?= 64MB
 # Optimizer steps of the demo's tiny model (16 sequences of 256 tokens each).
 DEMO_STEPS ?= 200
+# Extra pip arguments for torch, e.g. "--index-url https://download.pytorch.org/whl/cpu".
+PIP_TORCH_ARGS ?=
 
 .PHONY: install demo test lint clean
 
@@ -43,8 +45,9 @@ $(STAMP): pyproject.toml Makefile
 	  echo "       sudo apt-get install -y openjdk-17-jre-headless"; exit 1; }
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	# The CPU build of torch first: an unpinned torch would pull a multi-GB CUDA build.
-	$(BIN)/pip install --quiet torch==2.13.0
+	# torch first, pinned: an unpinned torch would pull a multi-GB CUDA build. This project's
+	# machines hold its CPU wheel locally; elsewhere PIP_TORCH_ARGS points pip at PyTorch's.
+	$(BIN)/pip install --quiet $(PIP_TORCH_ARGS) torch==2.13.0
 	$(BIN)/pip install --quiet -e '.[dev]'
 	# Make .venv/bin/spark-submit work without activating the venv: its launcher looks for
 	# Spark in bin/spark-distribution before asking `python3` (maybe not this one) to import

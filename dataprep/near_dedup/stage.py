@@ -55,8 +55,9 @@ class NearDedupConfig:
     )
     banding: str = option(
         "high_recall",
-        help="LSH bands: high_recall (pairs at the threshold found 99.5%% of the time, 25 x 10 "
-        "for the defaults) or optimal (datasketch's choice, 13 x 19: 45%% at the threshold)",
+        help="LSH bands: high_recall (pairs at the threshold found at least 99.5%% of the time: "
+        "25 x 10, 99.6%%, for the defaults) or optimal (datasketch's choice, 13 x 19: 45%% at "
+        "the threshold)",
     )
     bands: int | None = option(None, help="LSH bands, overriding --banding (with --rows)")
     rows: int | None = option(None, help="rows per LSH band, overriding --banding (with --bands)")
