@@ -1,20 +1,68 @@
-"""Command lines made from typed config dataclasses: one dataclass per job, help text per field."""
+"""Command lines made from typed config dataclasses: one dataclass per job, help text per field.
+
+Values are checked when a config is built (its `__post_init__` calls `check_options`), so a bad
+option stops a job with a one-line usage error before Spark or a model starts; what goes wrong
+later because of the user's input (a missing folder, a clashing output) raises `UsageError`,
+which jobs print as one line too (`user_errors`).
+"""
 
 from __future__ import annotations
 
 import argparse
 import dataclasses
+import sys
 import types
 import typing
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any, TypeVar
 
 T = TypeVar("T")
 
 
-def option(default: Any = dataclasses.MISSING, *, help: str) -> Any:
-    """A config field with the help text its command-line option shows."""
-    return dataclasses.field(default=default, metadata={"help": help})
+class UsageError(Exception):
+    """What the user asked for cannot be done: a missing input, a clashing output."""
+
+
+class MissingInput(UsageError, FileNotFoundError):
+    """An input the user named does not exist or holds nothing to read."""
+
+
+def option(
+    default: Any = dataclasses.MISSING,
+    *,
+    help: str,
+    choices: Sequence[str] | None = None,
+    minimum: float | None = None,
+    maximum: float | None = None,
+) -> Any:
+    """A config field with its option's help text and, optionally, its allowed values."""
+    metadata = {"help": help, "choices": choices, "minimum": minimum, "maximum": maximum}
+    return dataclasses.field(default=default, metadata=metadata)
+
+
+def check_options(config: Any) -> None:
+    """Raise ValueError, naming the option, for a field of `config` outside its allowed values."""
+    for field in dataclasses.fields(config):
+        value, rules, flag = getattr(config, field.name), field.metadata, _flag(field.name)
+        if value is None or not rules:
+            continue
+        if rules["choices"] is not None and value not in rules["choices"]:
+            raise ValueError(f"{flag} must be one of {', '.join(rules['choices'])}, not {value!r}")
+        if rules["minimum"] is not None and value < rules["minimum"]:
+            raise ValueError(f"{flag} must be at least {rules['minimum']}, not {value}")
+        if rules["maximum"] is not None and value > rules["maximum"]:
+            raise ValueError(f"{flag} must be at most {rules['maximum']}, not {value}")
+
+
+@contextmanager
+def user_errors(prog: str) -> Iterator[None]:
+    """Report a UsageError as one line on stderr and exit with status 2, as argparse does."""
+    try:
+        yield
+    except UsageError as error:
+        print(f"{prog}: error: {error}", file=sys.stderr)
+        raise SystemExit(2) from None
 
 
 def _flag(name: str) -> str:
@@ -64,6 +112,7 @@ def build_parser(cls: type, description: str | None) -> argparse.ArgumentParser:
             _flag(field.name),
             dest=field.name,
             type=kind,
+            choices=field.metadata.get("choices"),
             required=required,
             default=None if required else field.default,
             metavar=field.name.upper(),
@@ -84,6 +133,10 @@ def _build(cls: type[T], values: dict[str, Any]) -> T:
 
 
 def parse_config(cls: type[T], description: str | None, argv: Sequence[str] | None = None) -> T:
-    """Parse a command line into the config dataclass `cls`; unknown options are errors."""
-    namespace = build_parser(cls, description).parse_args(argv)
-    return _build(cls, vars(namespace))
+    """Parse a command line into the config dataclass `cls`; unknown or bad options are errors."""
+    parser = build_parser(cls, description)
+    namespace = parser.parse_args(argv)
+    try:
+        return _build(cls, vars(namespace))
+    except ValueError as error:
+        parser.error(str(error))
