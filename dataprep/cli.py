@@ -138,5 +138,5 @@ def parse_config(cls: type[T], description: str | None, argv: Sequence[str] | No
     namespace = parser.parse_args(argv)
     try:
         return _build(cls, vars(namespace))
-    except ValueError as error:
+    except (ValueError, UsageError) as error:
         parser.error(str(error))

@@ -14,6 +14,8 @@ from pathlib import Path
 import pyarrow as pa
 from tokenizers import Tokenizer
 
+from dataprep.cli import MissingInput
+
 # CodeParrot's defaults: how many leading lines the header checks read, the share of lines
 # that "config"/"test" may reach, and how many '=' a file needs to count as code.
 SCAN_WIDTH = 5
@@ -168,7 +170,7 @@ def tokenizer_file(path: str) -> Path:
     if file.is_dir():
         file = file / "tokenizer.json"
     if not file.is_file():
-        raise FileNotFoundError(
+        raise MissingInput(
             f"no tokenizer at {path!r}: expected a folder holding tokenizer.json, or that file"
         )
     return file

@@ -16,7 +16,7 @@ from pyspark.sql import functions as F
 from pyspark.sql.pandas.types import from_arrow_type
 from pyspark.sql.types import DoubleType
 
-from dataprep.cli import option
+from dataprep.cli import check_options, option
 from dataprep.features import FEATURE_FIELDS, features_array, token_ratio_array, tokenizer_file
 from dataprep.hashing import unit_interval
 from dataprep.tokenizer import tokenizer_from_json
@@ -26,19 +26,31 @@ from dataprep.tokenizer import tokenizer_from_json
 class FilterConfig:
     """Thresholds of the Codex-style filters (CodeParrot's defaults)."""
 
-    line_max: int = option(1000, help="reject files with a line longer than this")
-    line_mean: float = option(100.0, help="reject files whose mean line length is above this")
-    alpha_frac: float = option(0.25, help="reject files with a lower alphanumeric fraction")
+    line_max: int = option(1000, help="reject files with a line longer than this", minimum=0)
+    line_mean: float = option(
+        100.0, help="reject files whose mean line length is above this", minimum=0
+    )
+    alpha_frac: float = option(
+        0.25, help="reject files with a lower alphanumeric fraction", minimum=0, maximum=1
+    )
     min_token_ratio: float = option(
-        1.5, help="reject files with fewer characters per token (needs --tokenizer)"
+        1.5, help="reject files with fewer characters per token (needs --tokenizer)", minimum=0
     )
     filter_proba: float = option(
-        0.7, help="probability of dropping a config_or_test or has_no_keywords file"
+        0.7,
+        help="probability of dropping a config_or_test or has_no_keywords file",
+        minimum=0,
+        maximum=1,
     )
     tokenizer: str | None = option(
         None, help="tokenizer folder (tokenizer.json) enabling the char_token_ratio filter"
     )
     seed: int = option(0, help="seed of the deterministic per-row draws (drops and split)")
+
+    def __post_init__(self) -> None:
+        check_options(self)
+        if self.tokenizer is not None:
+            tokenizer_file(self.tokenizer)  # a missing tokenizer is found before any work
 
 
 @dataclass(frozen=True)

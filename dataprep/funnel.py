@@ -89,12 +89,22 @@ def check_balance(funnel: dict) -> None:
             raise FunnelMismatch(f"split stage {unit}: {split['in']} in, {split['out']} out")
 
 
+def _skipped_note(stage: dict) -> str:
+    """What of a stage did not run, for the terminal: all of it, or some of its checks."""
+    skipped = stage.get("skipped")
+    if not skipped:
+        return ""
+    if set(skipped) == set(dict(STAGE_REASONS)[stage["stage"]]):
+        return "   (off)"
+    return f"   (skipped: {', '.join(skipped)})"
+
+
 def format_funnel(funnel: dict) -> str:
     """A short table of the funnel for the terminal."""
     lines = [f"{'stage / reason':<28}{'files':>12}{'MB':>12}"]
 
-    def row(label: str, c: dict[str, int]) -> None:
-        lines.append(f"{label:<28}{c['files']:>12,}{c['bytes'] / 1e6:>12,.1f}")
+    def row(label: str, c: dict[str, int], note: str = "") -> None:
+        lines.append(f"{label:<28}{c['files']:>12,}{c['bytes'] / 1e6:>12,.1f}{note}")
 
     row("input", funnel["input"])
     for stage in funnel["stages"]:
@@ -105,6 +115,6 @@ def format_funnel(funnel: dict) -> str:
             for name, c in stage["out"].items():
                 row(f"  = {name}", c)
         else:
-            row(f"after {stage['stage']}", stage["out"])
+            row(f"after {stage['stage']}", stage["out"], _skipped_note(stage))
     row("kept", funnel["kept"])
     return "\n".join(lines)

@@ -25,13 +25,13 @@ from pathlib import Path
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
-from dataprep.cli import option
+from dataprep.cli import UsageError, check_options, option
 from dataprep.decontaminate import DECONTAMINATION_REASONS, decontaminate
 from dataprep.exact_dedup import EXACT_DEDUP_REASONS, exact_dedup
 from dataprep.filters import FILTER_REASONS, FilterConfig, codex_filters, skipped_filters
 from dataprep.funnel import build_funnel
 from dataprep.near_dedup.stage import NEAR_DEDUP_REASONS, NearDedupConfig, near_dedup
-from dataprep.read import READ_REASONS, ReadConfig, read_dump
+from dataprep.read import READ_REASONS, ReadConfig, read_dump, read_record
 from dataprep.split import SplitConfig, write_splits
 from dataprep.stage_output import finished_stage, run_stage, write_table
 from dataprep.stats import write_stats
@@ -59,11 +59,24 @@ class PipelineConfig:
         "<workdir>/first_pass, train <workdir>/tokenizer on the kept files, then run the "
         "pipeline with that tokenizer (local workdir; excludes --tokenizer)",
     )
-    tokenizer_vocab_size: int = option(32_768, help="vocabulary of --train-tokenizer's tokenizer")
-    tokenizer_examples: int = option(200_000, help="files --train-tokenizer trains on, at most")
+    tokenizer_vocab_size: int = option(
+        32_768,
+        help="vocabulary of --train-tokenizer's tokenizer",
+        minimum=257,  # the 256 byte symbols and <|endoftext|>
+    )
+    tokenizer_examples: int = option(
+        200_000, help="files --train-tokenizer trains on, at most", minimum=1
+    )
     overwrite: bool = option(
         False, help="replace outputs that were made with another configuration"
     )
+
+    def __post_init__(self) -> None:
+        check_options(self)
+        if self.train_tokenizer and self.filters.tokenizer:
+            raise ValueError(
+                "--train-tokenizer trains the ratio filter's tokenizer; drop --tokenizer"
+            )
 
 
 def run_pipeline(spark: SparkSession, config: PipelineConfig) -> dict:
@@ -144,13 +157,13 @@ def _prepare_stage(spark: SparkSession, config: PipelineConfig, workdir: str) ->
         rejected=f"{workdir}/rejected",
         reasons=READ_REASONS + EXACT_DEDUP_REASONS + DECONTAMINATION_REASONS + FILTER_REASONS,
         config={
-            "input": storage.qualify(config.read.input),
-            "read": dataclasses.asdict(config.read) | {"input": None},
+            **read_record(spark, config.read),
             "decontaminate": config.decontaminate,
             "filters": dataclasses.asdict(config.filters),
         },
         overwrite=config.overwrite,
         upstream=storage.fingerprint(config.read.input),
+        source=config.read.input,
     )
 
 
@@ -163,11 +176,9 @@ def _with_trained_tokenizer(
     every other filter are that data, so the tokenizer is trained on them (once: a rerun finds
     it and its first pass done).
     """
-    if config.filters.tokenizer:
-        raise ValueError("--train-tokenizer trains the ratio filter's tokenizer; drop --tokenizer")
     qualified = Storage(spark).qualify(workdir)
     if not qualified.startswith("file:"):
-        raise ValueError(
+        raise UsageError(
             f"--train-tokenizer needs a local workdir, not {qualified}: train with "
             "jobs/train_tokenizer.py on a first pass and give the pipeline --tokenizer"
         )
@@ -182,7 +193,9 @@ def _with_trained_tokenizer(
             n_examples=config.tokenizer_examples,
         )
     return dataclasses.replace(
-        config, filters=dataclasses.replace(config.filters, tokenizer=str(tokenizer))
+        config,
+        train_tokenizer=False,
+        filters=dataclasses.replace(config.filters, tokenizer=str(tokenizer)),
     )
 
 

@@ -26,6 +26,7 @@ import pyarrow.parquet as pq
 from pyspark.sql import SparkSession
 from tokenizers import Tokenizer
 
+from dataprep.cli import MissingInput
 from dataprep.features import tokenizer_file
 from dataprep.storage import SUCCESS, Storage
 from dataprep.tokenizer import EOS, tokenizer_from_json
@@ -90,12 +91,15 @@ def _split_sources(storage: Storage, data: str, splits: Iterable[str] | None) ->
         sources = {name: storage.glob_files(f"{data}/{name}") for name in splits}
         for name, files in sources.items():
             if not files:
-                raise FileNotFoundError(f"no Parquet shards under {data}/{name}")
+                raise MissingInput(f"no Parquet shards under {data}/{name}")
         return sources
-    names = [name for name in storage.list_names(data) if not name.startswith(("_", "."))]
+    names = [name for name in storage.list_folders(data) if not name.startswith(("_", "."))]
     sources = {name: files for name in names if (files := storage.glob_files(f"{data}/{name}"))}
     if not sources:
-        raise FileNotFoundError(f"no split folders with Parquet shards under {data}")
+        raise MissingInput(
+            f"no split folders with Parquet shards under {data}: give the folder that holds "
+            "train/ and valid/ (a pipeline's <workdir>/clean), not a split itself"
+        )
     return sources
 
 
@@ -151,7 +155,7 @@ def load_meta(output: str | Path) -> dict:
     """The meta.json of a finished pretokenized folder (local path); refuses an unfinished one."""
     root = Path(output)
     if not (root / SUCCESS).exists():
-        raise FileNotFoundError(f"{root} is not a finished pretokenized folder (no {SUCCESS})")
+        raise MissingInput(f"{root} is not a finished pretokenized folder (no {SUCCESS})")
     return json.loads((root / META).read_text(encoding="utf-8"))
 
 

@@ -8,7 +8,7 @@ line itself could not be trusted.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from functools import reduce
 
 import pyarrow as pa
@@ -17,7 +17,7 @@ from pyspark.sql import functions as F
 from pyspark.sql.pandas.types import from_arrow_schema
 from pyspark.sql.types import StringType
 
-from dataprep.cli import option
+from dataprep.cli import MissingInput, UsageError, check_options, option
 from dataprep.features import content_key_array
 from dataprep.json_lines import (
     INVALID_UTF8,
@@ -53,26 +53,39 @@ class ReadConfig:
         help="the raw dump: a folder, file, glob or Hadoop URI (s3a://, hdfs://, gs://) of "
         "*.json, *.jsonl, *.json.gz (JSON Lines) or *.parquet files"
     )
-    input_format: str = option("auto", help="json, parquet, or auto (by the files' extensions)")
-    max_file_bytes: int = option(
-        1_048_576, help="files whose content is larger (UTF-8 bytes) are rejected as too_large"
+    input_format: str = option(
+        "auto",
+        help="json, parquet, or auto (by the files' extensions)",
+        choices=("auto", "json", "parquet"),
     )
+    max_file_bytes: int = option(
+        1_048_576,
+        help="files whose content is larger (UTF-8 bytes) are rejected as too_large",
+        minimum=1,
+    )
+
+    def __post_init__(self) -> None:
+        check_options(self)
+
+
+def read_record(spark: SparkSession, config: ReadConfig) -> dict:
+    """How a stage read its input, for its record: the input as a full URI, so that `dir`,
+    `dir/` and `./dir` are the same input."""
+    return {
+        "input": Storage(spark).qualify(config.input),
+        "read": asdict(config) | {"input": None},
+    }
 
 
 def read_dump(spark: SparkSession, config: ReadConfig) -> DataFrame:
     """Rows of the dump: the raw columns, `raw`, `source_file`, `hash`, `id` and `reason`."""
     files = Storage(spark).glob_files(config.input)
     if not files:
-        raise FileNotFoundError(f"no input files found at {config.input!r}")
+        raise MissingInput(f"no input files found at {config.input!r}")
     fmt = config.input_format
     if fmt == "auto":
         fmt = _format_of(files, config.input)
-    if fmt == "json":
-        rows = _json_lines(spark, files)
-    elif fmt == "parquet":
-        rows = _parquet_rows(spark, config.input)
-    else:
-        raise ValueError(f"--input-format must be json, parquet or auto, not {fmt!r}")
+    rows = _json_lines(spark, files) if fmt == "json" else _parquet_rows(spark, config.input)
     return _validate(rows, config.max_file_bytes)
 
 
@@ -80,7 +93,7 @@ def _format_of(files: list[str], source: str) -> str:
     """`parquet` if the files (found at `source`) are Parquet, else `json`."""
     parquet = [f for f in files if f.endswith(".parquet")]
     if parquet and len(parquet) != len(files):
-        raise ValueError(
+        raise UsageError(
             f"{source!r} mixes Parquet and other files; pass --input-format or a narrower glob"
         )
     return "parquet" if parquet else "json"
@@ -173,7 +186,7 @@ def _parquet_rows(spark: SparkSession, source: str) -> DataFrame:
     table = spark.read.parquet(source)
     missing = [c for c in RAW_COLUMNS if c not in table.columns]
     if missing:
-        raise ValueError(f"Parquet input {source!r} lacks the columns {missing}")
+        raise UsageError(f"Parquet input {source!r} lacks the columns {missing}")
     # Every other column (an earlier stage's features, say) is kept, as the data contract asks.
     rows = table.withColumns({c: F.col(c).cast("string") for c in RAW_COLUMNS})
     invalid = ~F.is_valid_utf8("content")

@@ -11,7 +11,7 @@ from typing import TypeVar
 from pyspark import SparkConf, SparkContext
 from pyspark.sql import SparkSession
 
-from dataprep.cli import parse_config
+from dataprep.cli import parse_config, user_errors
 
 T = TypeVar("T")
 
@@ -75,8 +75,9 @@ def run_job(main: Callable[[SparkSession, T], None], config: type[T], doc: str, 
     parsed = parse_config(config, doc)
     started = time.time()
     spark = spark_session(app)
-    try:
-        main(spark, parsed)
-    finally:
-        spark.stop()
+    with user_errors(app):
+        try:
+            main(spark, parsed)
+        finally:
+            spark.stop()
     print(f"{app}: done in {time.time() - started:.1f}s")

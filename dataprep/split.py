@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pyspark.sql import Observation, SparkSession
 from pyspark.sql import functions as F
 
-from dataprep.cli import option
+from dataprep.cli import check_options, option
 from dataprep.hashing import unit_interval
 from dataprep.stage_output import mark_done, move_table, nest_counts
 from dataprep.storage import SUCCESS, Storage
@@ -29,9 +29,21 @@ class SplitConfig:
     """How the kept files become train/valid shards."""
 
     valid_fraction: float = option(
-        0.0115, help="share of files in the valid split (codeparrot-clean: 61,373 of 5,361,373)"
+        0.0115,
+        help="share of files in the valid split (codeparrot-clean: 61,373 of 5,361,373)",
+        minimum=0,
+        maximum=1,
     )
     shard_size: str = option("128MB", help="target size of a Parquet shard (zstd), e.g. 64MB, 1GB")
+
+    def __post_init__(self) -> None:
+        check_options(self)
+        try:
+            size = parse_size(self.shard_size)
+        except ValueError as error:
+            raise ValueError(f"--shard-size: {error}") from None
+        if size < 1:
+            raise ValueError(f"--shard-size must be at least one byte, not {self.shard_size!r}")
 
 
 def split_of(seed: int, valid_fraction: float) -> F.Column:

@@ -9,6 +9,7 @@ taken as done, and rerunning a finished stage with the same configuration is a n
 
 from __future__ import annotations
 
+import sys
 import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -18,7 +19,7 @@ from pyspark.sql import Column, DataFrame, Observation, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql.types import StructType
 
-from dataprep.cli import option
+from dataprep.cli import UsageError, option
 from dataprep.storage import STAGE_INFO, SUCCESS, Storage
 
 # Where Spark puts rows whose partition value is null: here, the kept rows.
@@ -27,7 +28,7 @@ _KEPT_PARTITION = "reason=__HIVE_DEFAULT_PARTITION__"
 _OWNER = "_owner"
 
 
-class ConfigMismatch(RuntimeError):
+class ConfigMismatch(UsageError):
     """An output exists but was made with another configuration."""
 
 
@@ -99,14 +100,29 @@ def finished_stage(
     if record.get("config") != config:
         if overwrite:
             return None
+        changes = "; ".join(
+            f"{key}: {then!r} then, {now!r} now"
+            for key, (then, now) in config_changes(record.get("config") or {}, config).items()
+        )
         raise ConfigMismatch(
-            f"{output} was written with another configuration:\n"
-            f"  then: {record.get('config')}\n  now:  {config}\n"
-            "Rerun with --overwrite to replace it, or choose another --workdir/--output."
+            f"{output} was written with another configuration ({changes}). Rerun with "
+            "--overwrite to replace it, or choose another --workdir/--output."
         )
     if record.get("upstream") != upstream:
         return None  # the input was rebuilt since: this stage is stale
     return record
+
+
+def config_changes(then: dict, now: dict, prefix: str = "") -> dict[str, tuple[Any, Any]]:
+    """The settings that differ between two stage configurations, by dotted key."""
+    changes = {}
+    for key in sorted(then.keys() | now.keys()):
+        old, new = then.get(key), now.get(key)
+        if isinstance(old, dict) and isinstance(new, dict):
+            changes |= config_changes(old, new, f"{prefix}{key}.")
+        elif old != new:
+            changes[f"{prefix}{key}"] = (old, new)
+    return changes
 
 
 def write_stage(
@@ -137,7 +153,7 @@ def write_stage(
     for reason in reasons:
         storage.delete(f"{rejected}/reason={reason}")
     move_table(spark, f"{tmp}/{_KEPT_PARTITION}", output, rows.drop("reason").schema)
-    for name in storage.list_names(tmp):
+    for name in storage.list_folders(tmp):
         if name.startswith("reason="):
             storage.rename(f"{tmp}/{name}", f"{rejected}/{name}")
             storage.write_text(f"{rejected}/{name}/{_OWNER}", owner)
@@ -160,15 +176,21 @@ def run_stage(
     overwrite: bool,
     upstream: str | None = None,
     details: dict | None = None,
+    source: str | None = None,
 ) -> dict:
     """Reuse the finished stage at `output` if config and upstream match, else (re)write it.
 
     `upstream` identifies the input (a fingerprint of its files, or the run id of the stage
     that made it): when it changed, the stage is stale and runs again. `details` is a dict
-    that `build_rows` may fill; it is recorded with the stage.
+    that `build_rows` may fill; it is recorded with the stage. `source`, the folder or file the
+    stage reads, must lie apart from its outputs, which a rewrite deletes.
     """
-    done = finished_stage(Storage(spark), output, config, upstream, overwrite)
+    storage = Storage(spark)
+    if source is not None:
+        _refuse_overlap(storage, source, (output, rejected))
+    done = finished_stage(storage, output, config, upstream, overwrite)
     if done is not None:
+        print(f"{output}: done before with these settings and input; reused", file=sys.stderr)
         return done
     rows = build_rows()
     return write_stage(
@@ -204,6 +226,20 @@ def write_table(spark: SparkSession, frame: DataFrame, path: str) -> None:
     frame.write.option("compression", "zstd").parquet(tmp)
     storage.delete(path)
     storage.rename(tmp, path)
+
+
+def _refuse_overlap(storage: Storage, source: str, outputs: Iterable[str]) -> None:
+    """Raise UsageError if an output is the input folder, lies inside it or holds it."""
+    if any(c in source for c in "*?[{"):
+        return  # a glob: the files it matches are what is read, not a folder tree
+    read = storage.qualify(source)
+    for output in outputs:
+        written = storage.qualify(output)
+        if read == written or read.startswith(f"{written}/") or written.startswith(f"{read}/"):
+            raise UsageError(
+                f"{output} overlaps the input {source}: a stage's outputs must lie apart from "
+                "what it reads, which writing them would replace or add to"
+            )
 
 
 def _check_owner(storage: Storage, rejected: str, reasons: tuple[str, ...], owner: str) -> None:

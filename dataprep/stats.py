@@ -29,6 +29,7 @@ from pyspark import StorageLevel
 from pyspark.sql import DataFrame, SparkSession, Window
 from pyspark.sql import functions as F
 
+from dataprep.cli import MissingInput
 from dataprep.decontaminate import DECONTAMINATION_REASONS
 from dataprep.exact_dedup import EXACT_DEDUP_REASONS, EXACT_DUPLICATE
 from dataprep.filters import FILTER_REASONS
@@ -65,6 +66,11 @@ def valid_rows(spark: SparkSession, workdir: str) -> DataFrame:
     Columns: id, repo_name, path, hash, bytes (UTF-8 bytes of content), reason (null if kept).
     """
     storage = Storage(spark)
+    if not storage.exists(f"{workdir}/filtered"):
+        raise MissingInput(
+            f"{workdir} is not a pipeline workdir (no filtered/): run jobs/pipeline.py "
+            f"--workdir {workdir} first"
+        )
     columns = [
         "id",
         "repo_name",
@@ -299,7 +305,7 @@ def load_stats(workdir: str | Path) -> Stats:
     """Read `<workdir>/stats` written by write_stats, with pandas (no Spark)."""
     root = Path(workdir) / "stats"
     if not (root / SUCCESS).exists():
-        raise FileNotFoundError(
+        raise MissingInput(
             f"{root} holds no finished statistics: run "
             f"`spark-submit jobs/dup_stats.py --workdir {workdir}` first"
         )

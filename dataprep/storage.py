@@ -56,12 +56,12 @@ class Storage:
         p = self._path(path)
         return str(p.getFileSystem(self._conf).makeQualified(p))
 
-    def list_names(self, path: str) -> list[str]:
-        """Names of the entries directly in a folder (empty if it does not exist)."""
+    def list_folders(self, path: str) -> list[str]:
+        """Names of the folders directly in a folder (none if it does not exist)."""
         if not self.exists(path):
             return []
         statuses = self._fs(path).listStatus(self._path(path))
-        return sorted(str(status.getPath().getName()) for status in statuses)
+        return sorted(str(s.getPath().getName()) for s in statuses if s.isDirectory())
 
     def glob_files(self, pattern: str) -> list[str]:
         """Data files matched by a path, folder (recursively) or glob, skipping _/. names."""

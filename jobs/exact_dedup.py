@@ -8,14 +8,13 @@ unreadable rows go to <output>_rejected/reason=<code>/ with `kept_id` pointing a
 
 from __future__ import annotations
 
-import dataclasses
 import json
 from dataclasses import dataclass
 
 from pyspark.sql import SparkSession
 
 from dataprep.exact_dedup import EXACT_DEDUP_REASONS, exact_dedup
-from dataprep.read import READ_REASONS, ReadConfig, read_dump
+from dataprep.read import READ_REASONS, ReadConfig, read_dump, read_record
 from dataprep.session import run_job
 from dataprep.stage_output import StageOutput, run_stage
 from dataprep.storage import Storage
@@ -37,9 +36,10 @@ def main(spark: SparkSession, job: ExactDedupJob) -> None:
         output=job.out.output,
         rejected=job.out.rejected_dir(),
         reasons=READ_REASONS + EXACT_DEDUP_REASONS,
-        config={"read": dataclasses.asdict(job.read)},
+        config=read_record(spark, job.read),
         overwrite=job.out.overwrite,
         upstream=Storage(spark).fingerprint(job.read.input),
+        source=job.read.input,
     )
     print(json.dumps(record["counts"], indent=2))
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pyspark.sql import SparkSession
 
 from dataprep.filters import FILTER_REASONS, FilterConfig, codex_filters, skipped_filters
-from dataprep.read import READ_REASONS, ReadConfig, read_dump
+from dataprep.read import READ_REASONS, ReadConfig, read_dump, read_record
 from dataprep.session import run_job
 from dataprep.stage_output import StageOutput, run_stage
 from dataprep.storage import Storage
@@ -38,9 +38,10 @@ def main(spark: SparkSession, job: FilterJob) -> None:
         output=job.out.output,
         rejected=job.out.rejected_dir(),
         reasons=READ_REASONS + FILTER_REASONS,
-        config={"read": dataclasses.asdict(job.read), "filters": dataclasses.asdict(job.filters)},
+        config={**read_record(spark, job.read), "filters": dataclasses.asdict(job.filters)},
         overwrite=job.out.overwrite,
         upstream=Storage(spark).fingerprint(job.read.input),
+        source=job.read.input,
     )
     print(json.dumps(record["counts"], indent=2))
     if skipped := skipped_filters(job.filters):

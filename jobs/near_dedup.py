@@ -21,7 +21,7 @@ from pyspark.sql import DataFrame, SparkSession
 from dataprep.cli import option
 from dataprep.exact_dedup import EXACT_DEDUP_REASONS, exact_dedup
 from dataprep.near_dedup.stage import NEAR_DEDUP_REASONS, NearDedupConfig, near_dedup
-from dataprep.read import READ_REASONS, ReadConfig, read_dump
+from dataprep.read import READ_REASONS, ReadConfig, read_dump, read_record
 from dataprep.session import run_job
 from dataprep.stage_output import StageOutput, run_stage, write_table
 from dataprep.storage import Storage
@@ -64,12 +64,13 @@ def main(spark: SparkSession, job: NearDedupJob) -> None:
         rejected=job.out.rejected_dir(),
         reasons=READ_REASONS + EXACT_DEDUP_REASONS + NEAR_DEDUP_REASONS,
         config={
-            "read": dataclasses.asdict(job.read),
+            **read_record(spark, job.read),
             "near": dataclasses.asdict(job.near),
             "exact_dedup": job.exact_dedup,
         },
         overwrite=job.out.overwrite,
         upstream=Storage(spark).fingerprint(job.read.input),
+        source=job.read.input,
         details=details,
     )
     print(json.dumps({"counts": record["counts"], **record.get("details", {})}, indent=2))

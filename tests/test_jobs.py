@@ -417,3 +417,24 @@ def test_stage_jobs_run_alone(
         )
         assert helped.returncode == 0, helped.stderr
         assert "--input" in helped.stdout
+
+    # What the user got wrong is one line and exit status 2: a bad option before Spark starts,
+    # a missing input once the job looks for it; no traceback either way.
+    for args, said in (
+        (["near_dedup.py", "--input", dump, "--output", near, "--threshold", "1.5"],
+         "error: --threshold must be at most 1, not 1.5"),
+        (["exact_dedup.py", "--input", tmp_path / "nowhere", "--output", tmp_path / "x"],
+         "codeparrot-exact-dedup: error: no input files found at"),
+    ):  # fmt: skip
+        failed = subprocess.run(
+            [sys.executable, f"jobs/{args[0]}", *map(str, args[1:])],
+            cwd=REPO,
+            env=launch_env(),
+            capture_output=True,
+            text=True,
+            timeout=SUBMIT_TIMEOUT_S,
+            check=False,
+        )
+        assert failed.returncode == 2, failed.stderr
+        assert said in failed.stderr and "Traceback" not in failed.stderr
+    assert not (tmp_path / "x").exists()

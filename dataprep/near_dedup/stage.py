@@ -17,7 +17,7 @@ from pyspark.sql import DataFrame, Observation, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql.pandas.types import from_arrow_schema, from_arrow_type
 
-from dataprep.cli import option
+from dataprep.cli import check_options, option
 from dataprep.near_dedup.candidates import star_edges, verified_edges
 from dataprep.near_dedup.components import connected_components
 from dataprep.near_dedup.keep import DECISION_SCHEMA, EDGES_SCHEMA, decide_clusters
@@ -46,25 +46,39 @@ class NearDedupConfig:
     """Near-dedup settings (CodeParrot's defaults: token sets, Jaccard 0.85, 256 permutations)."""
 
     threshold: float = option(
-        0.85, help="Jaccard similarity at or above which files are near-duplicates"
+        0.85,
+        help="Jaccard similarity at or above which files are near-duplicates",
+        minimum=0,
+        maximum=1,
     )
-    num_perm: int = option(256, help="MinHash permutations")
-    ngram: int = option(1, help="shingle size in tokens: 1 = CodeParrot's token sets")
+    num_perm: int = option(256, help="MinHash permutations", minimum=1)
+    ngram: int = option(1, help="shingle size in tokens: 1 = CodeParrot's token sets", minimum=1)
     min_tokens: int = option(
-        MIN_TOKENS, help="files with fewer tokens (repeats counted) are left alone"
+        MIN_TOKENS, help="files with fewer tokens (repeats counted) are left alone", minimum=0
     )
     banding: str = option(
         "high_recall",
         help="LSH bands: high_recall (pairs at the threshold found at least 99.5%% of the time: "
         "25 x 10, 99.6%%, for the defaults) or optimal (datasketch's choice, 13 x 19: 45%% at "
         "the threshold)",
+        choices=BANDINGS,
     )
-    bands: int | None = option(None, help="LSH bands, overriding --banding (with --rows)")
-    rows: int | None = option(None, help="rows per LSH band, overriding --banding (with --bands)")
-    minhash_seed: int = option(1, help="seed of the MinHash permutations (datasketch's default: 1)")
+    bands: int | None = option(
+        None, help="LSH bands, overriding --banding (with --rows)", minimum=1
+    )
+    rows: int | None = option(
+        None, help="rows per LSH band, overriding --banding (with --bands)", minimum=1
+    )
+    minhash_seed: int = option(1, help="seed of the MinHash permutations, as datasketch's")
     hubs: int = option(
-        16, help="smallest ids per LSH bucket that every member is checked against (1 = star)"
+        16,
+        help="smallest ids per LSH bucket that every member is checked against (1 = star)",
+        minimum=1,
     )
+
+    def __post_init__(self) -> None:
+        check_options(self)
+        self.sketch_spec()  # raises on a banding these settings cannot have
 
     def sketch_spec(self) -> SketchSpec:
         """The sketch parameters, with the banding resolved to (bands, rows)."""
@@ -74,10 +88,8 @@ class NearDedupConfig:
             bands, rows = self.bands, self.rows
         elif self.banding == "high_recall":
             bands, rows = high_recall_bands(self.threshold, self.num_perm)
-        elif self.banding == "optimal":
-            bands, rows = optimal_bands(self.threshold, self.num_perm)
         else:
-            raise ValueError(f"--banding must be one of {BANDINGS}, not {self.banding!r}")
+            bands, rows = optimal_bands(self.threshold, self.num_perm)
         if bands * rows > self.num_perm:
             raise ValueError(
                 f"{bands} bands x {rows} rows need more than --num-perm {self.num_perm}"

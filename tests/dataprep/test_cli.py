@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from dataprep.cli import parse_config
+from dataprep.cli import MissingInput, parse_config, user_errors
+from dataprep.filters import FilterConfig
 from dataprep.pipeline import PipelineConfig
+from dataprep.read import ReadConfig
 
 
 def test_nested_configs_are_flat_options():
@@ -40,3 +42,39 @@ def test_help_shows_defaults(capsys):
     assert "(as CodeParrot) (default: on)" in flat
     assert "another configuration (default: off)" in flat
     assert "(default: None)" not in text
+
+
+@pytest.mark.parametrize(
+    ("args", "said"),
+    [
+        (["--threshold", "1.5"], "--threshold must be at most 1, not 1.5"),
+        (["--hubs", "0"], "--hubs must be at least 1, not 0"),
+        (["--banding", "fast"], "argument --banding: invalid choice: 'fast'"),
+        (["--bands", "5"], "--bands and --rows go together"),
+        (["--shard-size", "12XB"], "--shard-size: not a size: '12XB'"),
+        (["--valid-fraction", "-0.1"], "--valid-fraction must be at least 0, not -0.1"),
+        (["--tokenizer", "/nowhere"], "no tokenizer at '/nowhere'"),
+    ],
+)
+def test_bad_values_are_usage_errors(capsys, args, said):
+    with pytest.raises(SystemExit) as exit_:
+        parse_config(PipelineConfig, None, ["--input", "in", "--workdir", "w", *args])
+    assert exit_.value.code == 2
+    err = capsys.readouterr().err
+    assert said in err and "Traceback" not in err
+
+
+def test_configs_check_their_values_outside_the_command_line_too():
+    with pytest.raises(ValueError, match="--alpha-frac must be at most 1"):
+        FilterConfig(alpha_frac=1.5)
+    with pytest.raises(ValueError, match="--input-format must be one of auto, json, parquet"):
+        ReadConfig(input="x", input_format="csv")
+
+
+def test_user_errors_are_one_line_with_status_2(capsys):
+    with pytest.raises(SystemExit) as exit_, user_errors("job"):
+        raise MissingInput("no input files found at 'x'")
+    assert exit_.value.code == 2
+    assert capsys.readouterr().err == "job: error: no input files found at 'x'\n"
+    with pytest.raises(KeyError), user_errors("job"):
+        raise KeyError("a bug keeps its traceback")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from dataprep.features import FEATURE_FIELDS, file_features
 from dataprep.filters import FILTER_REASONS, FilterConfig, codex_filters, skipped_filters
 
@@ -75,9 +77,13 @@ def test_rows_already_rejected_keep_their_reason(spark):
     assert result["line_max"] is None  # nothing was computed for it
 
 
-def test_token_ratio_filter_needs_a_tokenizer():
+def test_token_ratio_filter_needs_a_tokenizer(tmp_path):
     assert skipped_filters(FilterConfig()) == ("char_token_ratio",)
-    assert skipped_filters(FilterConfig(tokenizer="somewhere")) == ()
+    (tmp_path / "tokenizer.json").write_text("{}")
+    assert skipped_filters(FilterConfig(tokenizer=str(tmp_path))) == ()
+    # A tokenizer that is not there is found when the config is made, before any work.
+    with pytest.raises(FileNotFoundError, match="no tokenizer at"):
+        FilterConfig(tokenizer=str(tmp_path / "nowhere"))
     assert FILTER_REASONS.index("char_token_ratio") == FILTER_REASONS.index("alpha_frac") + 1
 
 

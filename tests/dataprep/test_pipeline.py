@@ -5,6 +5,7 @@ from __future__ import annotations
 import gzip
 import json
 import random
+import re
 import shutil
 
 import pyarrow.parquet as pq
@@ -14,6 +15,7 @@ from pyspark.sql import functions as F
 from transformers import AutoTokenizer
 
 from dataprep.filters import FilterConfig
+from dataprep.funnel import format_funnel
 from dataprep.near_dedup.shingles import jaccard, tokens
 from dataprep.pipeline import PipelineConfig, run_pipeline
 from dataprep.read import ReadConfig
@@ -159,11 +161,22 @@ def test_partitioning_does_not_change_results(spark, dump, workdir, tmp_path):
 
 def test_rerun_is_a_noop_and_other_config_is_refused(spark, dump, workdir):
     before = sorted(p.name for p in (workdir / "clean/train").iterdir())
-    funnel = _run(spark, dump, workdir)
+    funnel = _run(spark, f"{dump}/", workdir)  # the same input, however spelled
     assert sorted(p.name for p in (workdir / "clean/train").iterdir()) == before
     assert funnel["kept"] == json.loads((workdir / "funnel.json").read_text())["kept"]
-    with pytest.raises(ConfigMismatch, match="--overwrite"):
+    # The refusal names the one setting that changed, not the whole configuration.
+    with pytest.raises(ConfigMismatch, match=r"\(filters\.line_max: 1000 then, 500 now\)"):
         _run(spark, dump, workdir, filters=FilterConfig(line_max=500))
+
+
+def test_printed_funnel_marks_what_did_not_run(workdir):
+    funnel = json.loads((workdir / "funnel.json").read_text())
+    text = format_funnel(funnel)
+    assert re.search(r"^after filters .*\(skipped: char_token_ratio\)$", text, re.M)
+    assert "(off)" not in text
+    near = next(stage for stage in funnel["stages"] if stage["stage"] == "near_dedup")
+    near["skipped"] = ["near_duplicate"]
+    assert re.search(r"^after near_dedup .*\(off\)$", format_funnel(funnel), re.M)
 
 
 def test_valid_split_and_shards(spark, dump, tmp_path):

@@ -112,6 +112,10 @@ def test_missing_inputs_fail_clearly(spark, clean, tokenizer_dir, tmp_path):
         pretokenize(spark, str(clean[0]), str(tmp_path), str(tmp_path / "out"))
     with pytest.raises(FileNotFoundError, match="no split folders"):
         pretokenize(spark, str(tmp_path), str(tokenizer_dir), str(tmp_path / "out"))
+    # A split folder holds shards, not splits: its files are not taken for splits.
+    with pytest.raises(FileNotFoundError, match="not a split itself"):
+        pretokenize(spark, str(clean[0] / "train"), str(tokenizer_dir), str(tmp_path / "out"))
+    assert not (tmp_path / "out").exists()
 
 
 def test_dtype_follows_the_vocabulary():

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from dataprep.stage_output import ConfigMismatch, StageOutput, run_stage
+from dataprep.cli import UsageError
+from dataprep.stage_output import ConfigMismatch, StageOutput, config_changes, run_stage
 
 SCHEMA = "id long, content string, raw binary, reason string"
 
@@ -13,7 +14,7 @@ def _rows(spark, reasons):
     return spark.createDataFrame([(i, f"x{i}", None, r) for i, r in enumerate(reasons)], SCHEMA)
 
 
-def _run(spark, rows, output, rejected, config=None):
+def _run(spark, rows, output, rejected, config=None, source=None):
     return run_stage(
         spark,
         lambda: rows,
@@ -22,6 +23,7 @@ def _run(spark, rows, output, rejected, config=None):
         reasons=("a", "b"),
         config=config or {"k": 1},
         overwrite=False,
+        source=source,
     )
 
 
@@ -56,3 +58,35 @@ def test_shared_rejected_folder_is_refused(spark, tmp_path):
 
 def test_default_rejected_folder_is_per_output():
     assert StageOutput(output="w/deduped/").rejected_dir() == "w/deduped_rejected"
+
+
+def test_outputs_overlapping_the_input_are_refused(spark, tmp_path):
+    source = tmp_path / "data"
+    source.mkdir()
+    (source / "keep.json").write_text("{}")
+    rows = _rows(spark, [None])
+    for output, rejected in (
+        (source, tmp_path / "rej"),  # the input replaced by its own output
+        (source / "out", tmp_path / "rej"),  # an output a rerun would read as input
+        (tmp_path / "out", tmp_path),  # rejected rows around the input
+    ):
+        with pytest.raises(UsageError, match="overlaps the input"):
+            _run(spark, rows, output, rejected, source=f"{source}/")
+    assert [p.name for p in source.iterdir()] == ["keep.json"]
+    # Beside the input, or under a glob of it, is fine.
+    _run(spark, rows, tmp_path / "out", tmp_path / "rej", source=str(source))
+    _run(spark, rows, source / "out2", tmp_path / "rej2", source=f"{source}/*.json")
+
+
+def test_a_finished_stage_is_reused_and_says_so(spark, tmp_path, capsys):
+    first = _run(spark, _rows(spark, [None, "a"]), tmp_path / "out", tmp_path / "rej")
+    again = _run(spark, _rows(spark, [None]), tmp_path / "out", tmp_path / "rej")
+    assert again["run_id"] == first["run_id"]
+    assert "done before with these settings and input; reused" in capsys.readouterr().err
+
+
+def test_config_changes_name_the_settings_that_differ():
+    then = {"input": "a", "read": {"max": 1, "fmt": "json"}, "seed": 0}
+    now = {"input": "a", "read": {"max": 2, "fmt": "json"}, "seed": 0, "new": True}
+    assert config_changes(then, now) == {"new": (None, True), "read.max": (1, 2)}
+    assert config_changes(then, then) == {}

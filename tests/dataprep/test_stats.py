@@ -13,6 +13,7 @@ import pytest
 from conftest import load_job
 from nbclient import NotebookClient
 
+from dataprep.cli import MissingInput
 from dataprep.sample import CONCENTRATION_ANCHORS, copy_counts
 from dataprep.stats import CURVE_PERCENTS, PLOTS, TABLES, load_stats, top_k, write_stats
 
@@ -215,6 +216,12 @@ def test_job_rerun_is_identical(spark, summary, workdir, capsys):
 def test_load_stats_says_what_to_run(tmp_path):
     with pytest.raises(FileNotFoundError, match=r"jobs/dup_stats\.py"):
         load_stats(tmp_path)
+
+
+def test_a_folder_that_is_no_workdir_is_refused(spark, tmp_path):
+    with pytest.raises(MissingInput, match=r"no filtered/\): run jobs/pipeline\.py"):
+        write_stats(spark, str(tmp_path))
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_notebook_runs_top_to_bottom(summary, workdir, monkeypatch):
