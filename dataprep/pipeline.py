@@ -36,7 +36,7 @@ from dataprep.split import SplitConfig, write_splits
 from dataprep.stage_output import finished_stage, run_stage, write_table
 from dataprep.stats import write_stats
 from dataprep.storage import Storage
-from dataprep.tokenizer import train_tokenizer
+from dataprep.tokenizer import MIN_VOCAB_SIZE, train_tokenizer
 
 
 @dataclass(frozen=True)
@@ -62,7 +62,7 @@ class PipelineConfig:
     tokenizer_vocab_size: int = option(
         32_768,
         help="vocabulary of --train-tokenizer's tokenizer",
-        minimum=257,  # the 256 byte symbols and <|endoftext|>
+        minimum=MIN_VOCAB_SIZE,
     )
     tokenizer_examples: int = option(
         200_000, help="files --train-tokenizer trains on, at most", minimum=1

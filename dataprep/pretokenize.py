@@ -14,7 +14,6 @@ Output layout (written under a temporary folder, moved into place when every tas
 
 from __future__ import annotations
 
-import hashlib
 import json
 import uuid
 from collections.abc import Iterable
@@ -29,7 +28,7 @@ from tokenizers import Tokenizer
 from dataprep.cli import MissingInput
 from dataprep.features import tokenizer_file
 from dataprep.storage import SUCCESS, Storage
-from dataprep.tokenizer import EOS, tokenizer_from_json
+from dataprep.tokenizer import EOS, tokenizer_fingerprint, tokenizer_from_json
 
 META = "meta.json"
 _BATCH_ROWS = 1_000
@@ -135,7 +134,7 @@ def pretokenize(
         "dtype": token_dtype(tokenizer.get_vocab_size()).str,
         "eos_id": tokenizer.token_to_id(EOS),
         "vocab_size": tokenizer.get_vocab_size(),
-        "tokenizer_sha256": hashlib.sha256(tokenizer_json.encode()).hexdigest(),
+        "tokenizer_fingerprint": tokenizer_fingerprint(tokenizer_json),
         "source": data,
         "splits": {},
     }

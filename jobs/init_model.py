@@ -12,7 +12,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from dataprep.cli import option, parse_config
+from dataprep.cli import check_options, option, parse_config, user_errors
+from modeling.config import PRESETS
 from modeling.initialize import init_model
 
 
@@ -21,10 +22,15 @@ class InitModelJob:
     """Settings of the model initialisation."""
 
     tokenizer: str = option(help="tokenizer folder (jobs/train_tokenizer.py's output)")
-    preset: str = option(help="tiny, codeparrot-small, codeparrot-large or codeparrot")
+    preset: str = option(help=", ".join(PRESETS), choices=tuple(PRESETS))
     output: str = option(help="folder to save the model and its tokenizer in")
-    pad_vocab_to: int = option(64, help="round the embedding rows up to a multiple of this")
+    pad_vocab_to: int = option(
+        64, help="round the embedding rows up to a multiple of this (1: no padding)", minimum=1
+    )
     seed: int = option(0, help="seed of the weight initialisation")
+
+    def __post_init__(self) -> None:
+        check_options(self)
 
 
 def main(job: InitModelJob) -> None:
@@ -40,4 +46,5 @@ def main(job: InitModelJob) -> None:
 
 
 if __name__ == "__main__":
-    main(parse_config(InitModelJob, __doc__))
+    with user_errors("init_model.py"):
+        main(parse_config(InitModelJob, __doc__))

@@ -10,12 +10,16 @@ Same options, same Python -> byte-identical shards. Needs no Spark.
 
 from __future__ import annotations
 
-import sys
 import time
 from dataclasses import dataclass
 
-from dataprep.cli import option, parse_config
-from dataprep.sample import MAX_NEAR_DUPLICATE_FRACTION, SampleSummary, write_sample_dump
+from dataprep.cli import check_options, option, parse_config, user_errors
+from dataprep.sample import (
+    MAX_NEAR_DUPLICATE_FRACTION,
+    MIN_TARGET_BYTES,
+    SampleSummary,
+    write_sample_dump,
+)
 from dataprep.units import parse_size
 
 
@@ -26,21 +30,39 @@ class MakeSampleJob:
     output: str = option(help="folder to write the shards into (created if missing)")
     size: str = option(
         "64MB",
-        help="raw content bytes (UTF-8) of all files together: 500kB, 64MB, 1.5GB, 2MiB or a "
-        "plain number of bytes; the result lands within about 1%%",
+        help="raw content bytes (UTF-8) of all files together: 1MB, 64MB, 1.5GB, 2MiB or a "
+        f"plain number of bytes, at least {MIN_TARGET_BYTES / 1e6:g}MB; the result lands "
+        "within about 1%%",
     )
     seed: int = option(0, help="seed of every random choice; another seed, another dump")
     shards: int | None = option(
-        None, help="number of shards (default: one per 64 MB of content, at least 2)"
+        None,
+        help="number of shards, at most one per file (default: one per 64 MB of content, "
+        "at least 2)",
+        minimum=1,
     )
     near_duplicates: float = option(
         0.05,
         help="fraction of the files that are a more-copied file with a one- or two-line edit "
         f"(work for near-dedup; at most {MAX_NEAR_DUPLICATE_FRACTION})",
+        minimum=0,
+        maximum=MAX_NEAR_DUPLICATE_FRACTION,
     )
     overwrite: bool = option(
         False, help="replace the *.json.gz shards already in --output instead of refusing"
     )
+
+    def __post_init__(self) -> None:
+        check_options(self)
+        try:
+            size = parse_size(self.size)
+        except ValueError as error:
+            raise ValueError(f"--size: {error}") from None
+        if size < MIN_TARGET_BYTES:
+            raise ValueError(
+                f"--size must be at least {MIN_TARGET_BYTES / 1e6:g}MB, not {self.size}: "
+                "a smaller sample has too few files to land within 1% of its size"
+            )
 
 
 def main(job: MakeSampleJob) -> SampleSummary:
@@ -64,8 +86,5 @@ def main(job: MakeSampleJob) -> SampleSummary:
 
 
 if __name__ == "__main__":
-    job = parse_config(MakeSampleJob, __doc__)
-    try:
-        main(job)
-    except (ValueError, FileExistsError) as error:
-        sys.exit(f"error: {error}")
+    with user_errors("make_sample.py"):
+        main(parse_config(MakeSampleJob, __doc__))

@@ -16,7 +16,7 @@ norm, tokens/s, MFU, data wait, valid loss and perplexity), <output>/checkpoints
 
 from __future__ import annotations
 
-from dataprep.cli import parse_config
+from dataprep.cli import parse_config, user_errors
 from modeling.train import TrainConfig, train
 
 
@@ -31,4 +31,5 @@ def main(config: TrainConfig) -> None:
 
 
 if __name__ == "__main__":
-    main(parse_config(TrainConfig, __doc__))
+    with user_errors("train.py"):
+        main(parse_config(TrainConfig, __doc__))

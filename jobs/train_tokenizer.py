@@ -15,8 +15,13 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from dataprep.cli import option, parse_config
-from dataprep.tokenizer import measure_tokenizer, train_tokenizer
+from dataprep.cli import check_options, option, parse_config, user_errors
+from dataprep.tokenizer import (
+    MIN_VOCAB_SIZE,
+    content_dataset,
+    measure_tokenizer,
+    train_tokenizer,
+)
 
 
 @dataclass(frozen=True)
@@ -25,12 +30,21 @@ class TrainTokenizerJob:
 
     data: str = option(help="folder of Parquet shards with a `content` column (W/clean/train)")
     output: str = option(help="folder to save the tokenizer in (W/tokenizer)")
-    vocab_size: int = option(32_768, help="vocabulary size, special token included")
-    n_examples: int = option(200_000, help="files to train on, at most (CodeParrot: 200,000)")
+    vocab_size: int = option(
+        32_768,
+        help="vocabulary size, special token included (at least the 256 bytes and that token)",
+        minimum=MIN_VOCAB_SIZE,
+    )
+    n_examples: int = option(
+        200_000, help="files to train on, at most (CodeParrot: 200,000)", minimum=1
+    )
     valid: str | None = option(
         None, help="held-out shards to measure on (default: the `valid` folder beside --data)"
     )
-    n_valid: int = option(10_000, help="held-out files to measure on, at most")
+    n_valid: int = option(10_000, help="held-out files to measure on, at most", minimum=1)
+
+    def __post_init__(self) -> None:
+        check_options(self)
 
 
 def held_out(job: TrainTokenizerJob) -> Path | None:
@@ -43,11 +57,13 @@ def held_out(job: TrainTokenizerJob) -> Path | None:
 
 def main(job: TrainTokenizerJob) -> None:
     """Train, save, measure on held-out files, and write and print the report."""
+    valid = held_out(job)
+    if valid is not None:
+        content_dataset(valid)  # a wrong --valid fails now, not after the training
     tokenizer, training = train_tokenizer(
         job.data, job.output, vocab_size=job.vocab_size, n_examples=job.n_examples
     )
     report = {"vocab_size": len(tokenizer), "training": training}
-    valid = held_out(job)
     if valid is not None:
         report["valid"] = {
             "data": str(valid),
@@ -68,4 +84,5 @@ def main(job: TrainTokenizerJob) -> None:
 
 
 if __name__ == "__main__":
-    main(parse_config(TrainTokenizerJob, __doc__))
+    with user_errors("train_tokenizer.py"):
+        main(parse_config(TrainTokenizerJob, __doc__))

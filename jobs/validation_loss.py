@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
-from dataprep.cli import option, parse_config
+from dataprep.cli import check_options, option, parse_config, user_errors
 from modeling.evaluation.validation import validation_loss
 
 
@@ -23,9 +23,18 @@ class ValidationLossJob:
 
     model: str = option(help="model folder (with its tokenizer)")
     data: str = option(help="Parquet shards (W/clean/valid) or a pretokenized folder")
-    seq_len: int | None = option(None, help="tokens per sequence (default: the model's context)")
-    batch_size: int = option(8, help="sequences per forward pass")
-    max_batches: int | None = option(None, help="batches per process, at most (default: all)")
+    seq_len: int | None = option(
+        None,
+        help="tokens per sequence, at most the model's context (default, or 0: the context)",
+        minimum=0,
+    )
+    batch_size: int = option(8, help="sequences per forward pass", minimum=1)
+    max_batches: int | None = option(
+        None, help="batches per process, at most (default: all)", minimum=1
+    )
+
+    def __post_init__(self) -> None:
+        check_options(self)
 
 
 def main(job: ValidationLossJob) -> None:
@@ -41,4 +50,5 @@ def main(job: ValidationLossJob) -> None:
 
 
 if __name__ == "__main__":
-    main(parse_config(ValidationLossJob, __doc__))
+    with user_errors("validation_loss.py"):
+        main(parse_config(ValidationLossJob, __doc__))

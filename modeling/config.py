@@ -55,6 +55,8 @@ def model_config(
     """The GPT2Config of a preset for a tokenizer of `vocab_size` tokens."""
     if preset not in PRESETS:
         raise ValueError(f"unknown preset {preset!r}; choose one of {', '.join(PRESETS)}")
+    if pad_vocab_to < 1:
+        raise ValueError(f"pad_vocab_to must be at least 1, not {pad_vocab_to}")
     shape = PRESETS[preset]
     # No pad token: packed training windows hold no padding, and a pad id equal to eos would make
     # transformers warn about every window holding an eos; generation passes its own pad id.

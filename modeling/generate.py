@@ -13,13 +13,17 @@ import argparse
 import torch
 from transformers import AutoModelForCausalLM, AutoTokenizer
 
+from dataprep.cli import UsageError, user_errors
+from modeling.inputs import model_folder
+
 
 def prompt_ids(tokenizer, prompt: str, context: int, max_new_tokens: int) -> torch.Tensor:
     """Ids of `<|endoftext|>` + prompt, keeping the end when it leaves no room to generate."""
     room = context - max_new_tokens
     if room < 1:
-        raise ValueError(
-            f"max_new_tokens {max_new_tokens} leaves no room for a prompt in a context of {context}"
+        raise UsageError(
+            f"--max-new-tokens {max_new_tokens} leaves no room for a prompt in the model's "
+            f"context of {context} tokens"
         )
     ids = tokenizer(tokenizer.eos_token + prompt, return_tensors="pt").input_ids
     return ids[:, -room:]
@@ -35,7 +39,7 @@ def generate(
     seed: int = 0,
 ) -> str:
     """The prompt's completion (the new text only)."""
-    tokenizer = AutoTokenizer.from_pretrained(model_dir)
+    tokenizer = AutoTokenizer.from_pretrained(str(model_folder(model_dir)))
     model = AutoModelForCausalLM.from_pretrained(model_dir).eval()
     ids = prompt_ids(tokenizer, prompt, model.config.n_positions, max_new_tokens)
     torch.manual_seed(seed)
@@ -65,14 +69,15 @@ def main() -> None:
     parser.add_argument("--top-p", type=float, default=0.95)
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
-    completion = generate(
-        args.model,
-        args.prompt,
-        max_new_tokens=args.max_new_tokens,
-        temperature=args.temperature,
-        top_p=args.top_p,
-        seed=args.seed,
-    )
+    with user_errors(parser.prog):
+        completion = generate(
+            args.model,
+            args.prompt,
+            max_new_tokens=args.max_new_tokens,
+            temperature=args.temperature,
+            top_p=args.top_p,
+            seed=args.seed,
+        )
     print(args.prompt + completion)
 
 

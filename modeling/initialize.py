@@ -7,7 +7,9 @@ from pathlib import Path
 import torch
 from transformers import AutoTokenizer, GPT2LMHeadModel
 
+from dataprep.cli import UsageError
 from modeling.config import model_config
+from modeling.inputs import tokenizer_folder
 
 
 def init_model(
@@ -19,9 +21,9 @@ def init_model(
     seed: int = 0,
 ) -> GPT2LMHeadModel:
     """Initialise `preset` for the tokenizer in `tokenizer_dir`; save both to `output`."""
-    tokenizer = AutoTokenizer.from_pretrained(str(tokenizer_dir))
+    tokenizer = AutoTokenizer.from_pretrained(str(tokenizer_folder(tokenizer_dir)))
     if tokenizer.eos_token_id is None:
-        raise ValueError(f"the tokenizer in {tokenizer_dir} has no end-of-text token")
+        raise UsageError(f"the tokenizer in {tokenizer_dir} has no end-of-text token")
     config = model_config(preset, len(tokenizer), tokenizer.eos_token_id, pad_vocab_to=pad_vocab_to)
     torch.manual_seed(seed)
     model = GPT2LMHeadModel(config)

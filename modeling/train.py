@@ -23,10 +23,11 @@ from torch.utils.tensorboard import SummaryWriter
 from tqdm.auto import tqdm
 from transformers import AutoModelForCausalLM, AutoTokenizer
 
-from dataprep.cli import option
+from dataprep.cli import UsageError, check_options, option
 from dataprep.pretokenize import META
 from modeling.data.sources import DataPosition, PackedSource, StreamSource
 from modeling.evaluation.validation import evaluate
+from modeling.inputs import check_tokens, model_folder, sequence_length
 from modeling.metrics import flops_per_token, mfu, non_embedding_params, peak_flops
 from modeling.optim import adamw, cosine_schedule
 
@@ -66,50 +67,79 @@ class TrainConfig:
         "Parquet shards to pack on the fly (CodeParrot's ConstantLengthDataset)"
     )
     output: str = option(help="folder for checkpoints, logs and the trained model")
-    recipe: str = option("codeparrot-small", help="codeparrot-small or codeparrot (1.5B)")
-    global_batch: int | None = option(None, help="sequences per optimizer step, all processes")
-    micro_batch: int | None = option(None, help="sequences per forward pass on one process")
-    lr: float | None = option(None, help="peak learning rate")
-    warmup_steps: int | None = option(None, help="linear warmup, in optimizer steps")
-    max_steps: int | None = option(None, help="optimizer steps; the cosine reaches 0 there")
-    stop_at_step: int | None = option(
-        None, help="end this run after that step with a checkpoint (e.g. a job's time limit)"
+    recipe: str = option(
+        "codeparrot-small", help="codeparrot-small or codeparrot (1.5B)", choices=tuple(RECIPES)
     )
-    seq_len: int | None = option(None, help="tokens per sequence (default: the model's context)")
-    weight_decay: float = option(0.1, help="AdamW decay of all weights but biases and ln_*")
-    grad_clip: float = option(1.0, help="clip the gradient norm to this")
-    mixed_precision: str = option("bf16", help="bf16, fp16 or no")
-    attn: str = option("sdpa", help="attention implementation: sdpa, eager or flash_attention_2")
+    global_batch: int | None = option(
+        None, help="sequences per optimizer step, all processes (default: the recipe's)", minimum=1
+    )
+    micro_batch: int | None = option(
+        None, help="sequences per forward pass on one process (default: the recipe's)", minimum=1
+    )
+    lr: float | None = option(None, help="peak learning rate, above 0 (default: the recipe's)")
+    warmup_steps: int | None = option(
+        None, help="linear warmup, in optimizer steps (default: the recipe's)", minimum=0
+    )
+    max_steps: int | None = option(
+        None, help="optimizer steps; the cosine reaches 0 there (default: the recipe's)", minimum=1
+    )
+    stop_at_step: int | None = option(
+        None,
+        help="end this run after that step with a checkpoint (e.g. a job's time limit)",
+        minimum=1,
+    )
+    seq_len: int | None = option(
+        None,
+        help="tokens per sequence, at most the model's context (default, or 0: the context)",
+        minimum=0,
+    )
+    weight_decay: float = option(
+        0.1, help="AdamW decay of all weights but biases and ln_*", minimum=0
+    )
+    grad_clip: float = option(1.0, help="clip the gradient norm to this, above 0")
+    mixed_precision: str = option("bf16", help="bf16, fp16 or no", choices=("bf16", "fp16", "no"))
+    attn: str = option(
+        "sdpa",
+        help="attention implementation: sdpa, eager or flash_attention_2",
+        choices=("sdpa", "eager", "flash_attention_2"),
+    )
     gradient_checkpointing: bool = option(False, help="recompute activations in the backward")
     compile: bool = option(False, help="torch.compile the model")
     shuffle: bool = option(True, help="shuffle the windows, a new order each epoch")
-    num_workers: int = option(1, help="DataLoader worker processes per training process")
+    num_workers: int = option(1, help="DataLoader worker processes per training process", minimum=0)
     eval_every: int = option(
-        1000, help="evaluate on the valid split every this many steps and at the end (0: never)"
+        1000,
+        help="evaluate on the valid split every this many steps and at the end (0: never)",
+        minimum=0,
     )
-    eval_batches: int = option(50, help="valid batches per evaluation, per process")
+    eval_batches: int = option(50, help="valid batches per evaluation, per process", minimum=1)
     save_every: int = option(
-        1000, help="checkpoint every this many steps and at the end (0: never)"
+        1000, help="checkpoint every this many steps and at the end (0: never)", minimum=0
     )
-    keep_last: int = option(3, help="checkpoints to keep")
-    log_every: int = option(10, help="log every this many steps")
+    keep_last: int = option(3, help="checkpoints to keep", minimum=1)
+    log_every: int = option(10, help="log every this many steps", minimum=1)
     resume: bool = option(False, help="continue from the latest checkpoint under --output")
     seed: int = option(1, help="seed of data order, dropout and everything random")
+
+    def __post_init__(self) -> None:
+        check_options(self)
+        # Above 0, which a minimum cannot say: a zero rate or clip would train nothing.
+        for flag, value in (("--lr", self.lr), ("--grad-clip", self.grad_clip)):
+            if value is not None and not value > 0:
+                raise ValueError(f"{flag} must be above 0, not {value}")
 
 
 def resolve(config: TrainConfig, n_processes: int) -> tuple[Recipe, int]:
     """The recipe with the command line's overrides, and the accumulation steps it needs."""
-    if config.recipe not in RECIPES:
-        raise ValueError(f"unknown recipe {config.recipe!r}; choose one of {', '.join(RECIPES)}")
     base = asdict(RECIPES[config.recipe])
     recipe = Recipe(
         **{k: v if getattr(config, k) is None else getattr(config, k) for k, v in base.items()}
     )
     per_pass = recipe.micro_batch * n_processes
     if recipe.global_batch % per_pass:
-        raise ValueError(
-            f"global batch {recipe.global_batch} is not a multiple of micro batch "
-            f"{recipe.micro_batch} x {n_processes} processes"
+        raise UsageError(
+            f"--global-batch {recipe.global_batch} is not a multiple of --micro-batch "
+            f"{recipe.micro_batch} x {n_processes} process(es)"
         )
     return recipe, recipe.global_batch // per_pass
 
@@ -126,6 +156,7 @@ def _data_source(
     """Pretokenized windows when --data holds meta.json; else packing of Parquet on the fly."""
     common = {"shuffle": config.shuffle, "seed": config.seed, "num_workers": config.num_workers}
     if (Path(config.data) / META).exists():
+        check_tokens(config.data, config.model, ["train", "valid"])
         return PackedSource(config.data, seq_len, micro_batch, **common)
     tokenizer = AutoTokenizer.from_pretrained(config.model).backend_tokenizer
     return StreamSource(
@@ -142,6 +173,7 @@ def _data_source(
 def train(config: TrainConfig) -> dict:
     """Train; return the last logged metrics and evaluation."""
     recipe, accumulation = resolve(config, PartialState().num_processes)
+    seq_len = sequence_length(model_folder(config.model), config.seq_len)
     accelerator = Accelerator(
         mixed_precision=config.mixed_precision,
         gradient_accumulation_plugin=GradientAccumulationPlugin(
@@ -150,16 +182,15 @@ def train(config: TrainConfig) -> dict:
     )
     set_seed(config.seed)
     output = Path(config.output)
+    # The data before the weights: a wrong folder fails before a large model loads.
+    source = _data_source(config, accelerator, seq_len, recipe.micro_batch)
     model = AutoModelForCausalLM.from_pretrained(config.model, attn_implementation=config.attn)
     if config.gradient_checkpointing:
         # transformers 5.2x renamed it; the GPU machines' 5.17 has only the old name.
         enable = getattr(model, "activation_checkpointing_enable", None)
         (enable or model.gradient_checkpointing_enable)()
         model.config.use_cache = False
-    seq_len = config.seq_len or model.config.n_positions
     per_token = flops_per_token(non_embedding_params(model), model.config, seq_len)
-
-    source = _data_source(config, accelerator, seq_len, recipe.micro_batch)
     optimizer = adamw(
         model, recipe.lr, config.weight_decay, fused=accelerator.device.type == "cuda"
     )
@@ -177,7 +208,10 @@ def train(config: TrainConfig) -> dict:
         accelerator.print(f"resumed from {checkpoints(output)[-1]} at step {position.step}")
     per_epoch = source.batches_per_epoch()
     if per_epoch is not None and per_epoch < accumulation:
-        raise ValueError(f"{per_epoch} batches per epoch cannot fill one step of {accumulation}")
+        raise UsageError(
+            f"{per_epoch} batches per epoch cannot fill one step of {accumulation}: "
+            "more data, or a smaller --global-batch"
+        )
 
     log = _Log(accelerator, output, config)
     last_step = min(recipe.max_steps, config.stop_at_step or recipe.max_steps)

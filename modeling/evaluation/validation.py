@@ -10,10 +10,12 @@ from accelerate import Accelerator
 from torch.utils.data import DataLoader
 from transformers import AutoModelForCausalLM, AutoTokenizer
 
+from dataprep.cli import UsageError
 from dataprep.pretokenize import META
 from modeling.data.constant_length import ConstantLengthDataset
 from modeling.data.packed import PackedWindows
 from modeling.data.sources import MODEL_INPUTS
+from modeling.inputs import check_tokens, model_folder, sequence_length
 
 
 @torch.no_grad()
@@ -32,7 +34,7 @@ def evaluate(
         )
     model.train()
     if not losses:
-        raise ValueError("no validation batch: the held-out data is shorter than one sequence")
+        raise UsageError("no validation batch: the held-out data is shorter than one sequence")
     loss = torch.cat(losses).mean().item()
     return {
         "valid_loss": loss,
@@ -49,11 +51,17 @@ def validation_loss(
     batch_size: int = 8,
     max_batches: int | None = None,
 ) -> dict:
-    """Loss and perplexity on `data`: Parquet shards (W/clean/valid) or a pretokenized folder."""
+    """Loss and perplexity on `data`: Parquet shards (W/clean/valid) or a pretokenized folder.
+
+    `seq_len` None or 0 means the model's context.
+    """
+    seq_len = sequence_length(model_folder(model_dir), seq_len)
+    pretokenized = (Path(data) / META).exists()
+    if pretokenized:
+        check_tokens(data, model_dir, ["valid"])
     accelerator = Accelerator()
-    model = AutoModelForCausalLM.from_pretrained(model_dir)
-    seq_len = seq_len or model.config.n_positions
-    if (Path(data) / META).exists():
+    # The data before the weights: a folder too short for one sequence fails first.
+    if pretokenized:
         windows = PackedWindows(data, "valid", seq_len)
         loader = accelerator.prepare(DataLoader(windows, batch_size=batch_size))
     else:
@@ -67,5 +75,5 @@ def validation_loss(
             world_size=accelerator.num_processes,
         )
         loader = DataLoader(sequences, batch_size=batch_size)
-    model = accelerator.prepare(model)
+    model = accelerator.prepare(AutoModelForCausalLM.from_pretrained(model_dir))
     return evaluate(accelerator, model, loader, max_batches)

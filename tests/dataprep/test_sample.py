@@ -16,7 +16,8 @@ import numpy as np
 import pytest
 
 import dataprep.sample as sample
-from dataprep.sample import copy_counts, write_sample_dump
+from dataprep.cli import UsageError
+from dataprep.sample import MIN_TARGET_BYTES, copy_counts, write_sample_dump
 from dataprep.units import parse_size, spark_bytes
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -177,23 +178,44 @@ def test_options(tmp_path):
     assert len(_rows(list(summary.shards))) == summary.n_files
     with pytest.raises(ValueError, match="near_duplicate_fraction"):
         write_sample_dump(tmp_path / "x", 1_000_000, near_duplicate_fraction=0.5)
-    with pytest.raises(ValueError, match="target_bytes"):
-        write_sample_dump(tmp_path / "x", 0)
+    with pytest.raises(ValueError, match="target_bytes must be at least 1,000,000"):
+        write_sample_dump(tmp_path / "x", MIN_TARGET_BYTES - 1)
+    assert not (tmp_path / "x").exists()
+
+
+def test_every_shard_holds_a_file_and_no_more_shards_than_files(tmp_path):
+    with pytest.raises(UsageError, match=r"--shards 1000 is more than the \d+ files") as refused:
+        write_sample_dump(tmp_path / "refused", MIN_TARGET_BYTES, n_shards=1000)
+    assert not (tmp_path / "refused").exists()
+    n_files = int(re.search(r"at most (\d+) shards", str(refused.value)).group(1))
+    # As many shards as files: the byte cuts alone would leave some empty.
+    summary = write_sample_dump(tmp_path / "most", MIN_TARGET_BYTES, n_shards=n_files)
+    assert summary.n_files == n_files == summary.n_shards
+    assert all(len(_rows([shard])) == 1 for shard in summary.shards)
+
+
+def test_shard_bounds_cut_at_equal_bytes_and_leave_no_shard_empty():
+    even = np.full(12, 10)
+    assert sample._shard_bounds(even, 3) == [0, 4, 8, 12]
+    # The first file holds most of the bytes: every cut falls behind it.
+    assert sample._shard_bounds(np.array([1000, 1, 1, 1, 1]), 3) == [0, 1, 2, 5]
+    assert sample._shard_bounds(np.array([1, 1, 1, 1000]), 4) == [0, 1, 2, 3, 4]
+    assert sample._shard_bounds(even, 1) == [0, 12]
 
 
 def test_refuses_to_overwrite_unless_asked(tmp_path):
-    write_sample_dump(tmp_path, 500_000)
+    write_sample_dump(tmp_path, MIN_TARGET_BYTES)
     before = {p.name: p.read_bytes() for p in tmp_path.iterdir()}
-    with pytest.raises(FileExistsError, match="overwrite"):
-        write_sample_dump(tmp_path, 500_000, seed=1)
+    with pytest.raises(UsageError, match="pass --overwrite"):
+        write_sample_dump(tmp_path, MIN_TARGET_BYTES, seed=1)
     assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == before
     (tmp_path / "file-000099.json.gz").write_bytes(b"old")
-    summary = write_sample_dump(tmp_path, 500_000, seed=1, overwrite=True)
+    summary = write_sample_dump(tmp_path, MIN_TARGET_BYTES, seed=1, overwrite=True)
     assert sorted(tmp_path.iterdir()) == list(summary.shards)
 
 
 def test_interrupted_run_leaves_no_shard(tmp_path, monkeypatch):
-    write_sample_dump(tmp_path / "old", 500_000)
+    write_sample_dump(tmp_path / "old", MIN_TARGET_BYTES)
     old = {p.name: p.read_bytes() for p in (tmp_path / "old").iterdir()}
     real_rows = sample._rows
 
@@ -205,15 +227,15 @@ def test_interrupted_run_leaves_no_shard(tmp_path, monkeypatch):
 
     monkeypatch.setattr(sample, "_rows", failing_rows)
     with pytest.raises(RuntimeError, match="interrupted"):
-        write_sample_dump(tmp_path / "new", 500_000)
+        write_sample_dump(tmp_path / "new", MIN_TARGET_BYTES)
     assert not list((tmp_path / "new").glob("*.json.gz"))
     # With overwrite, the old shards stay until the new ones are complete.
     with pytest.raises(RuntimeError, match="interrupted"):
-        write_sample_dump(tmp_path / "old", 500_000, seed=1, overwrite=True)
+        write_sample_dump(tmp_path / "old", MIN_TARGET_BYTES, seed=1, overwrite=True)
     assert {p.name: p.read_bytes() for p in (tmp_path / "old").glob("*.json.gz")} == old
     monkeypatch.undo()
     # A later run clears the partial files.
-    summary = write_sample_dump(tmp_path / "new", 500_000)
+    summary = write_sample_dump(tmp_path / "new", MIN_TARGET_BYTES)
     assert sorted((tmp_path / "new").iterdir()) == list(summary.shards)
 
 
@@ -272,7 +294,7 @@ def test_job_help_and_run(tmp_path):
     for flag in ("--output", "--size", "--seed", "--shards", "--near-duplicates", "--overwrite"):
         assert flag in shown
     ran = subprocess.run(
-        [sys.executable, job, "--output", str(tmp_path), "--size", "300kB", "--seed", "2"],
+        [sys.executable, job, "--output", str(tmp_path), "--size", "1MB", "--seed", "2"],
         capture_output=True,
         text=True,
         check=True,
@@ -280,11 +302,25 @@ def test_job_help_and_run(tmp_path):
     )
     assert "unique" in ran.stdout
     assert len(list(tmp_path.glob("file-*.json.gz"))) == 2
-    refused = subprocess.run(
-        [sys.executable, job, "--output", str(tmp_path), "--size", "300kB"],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-    )
-    assert refused.returncode != 0
-    assert "--overwrite" in refused.stderr
+    for args, message in [
+        (["--output", str(tmp_path), "--size", "1MB"], "pass --overwrite to replace them"),
+        (["--output", str(tmp_path / "x"), "--size", "10"], "--size must be at least 1MB, not 10"),
+        (["--output", str(tmp_path / "x"), "--size", "1 MP"], "--size: not a size: '1 MP'"),
+        (["--output", str(tmp_path / "x"), "--shards", "0"], "--shards must be at least 1, not 0"),
+        (
+            ["--output", str(tmp_path / "x"), "--near-duplicates", "0.5"],
+            "--near-duplicates must be at most 0.2, not 0.5",
+        ),
+        (
+            ["--output", str(tmp_path / "x"), "--size", "1MB", "--shards", "1000"],
+            "--shards 1000 is more than the",
+        ),
+    ]:
+        refused = subprocess.run(
+            [sys.executable, job, *args], capture_output=True, text=True, cwd=ROOT
+        )
+        assert refused.returncode == 2
+        last = refused.stderr.splitlines()[-1]
+        assert last.startswith("make_sample.py: error: ") and message in last
+        assert "Traceback" not in refused.stderr
+    assert not (tmp_path / "x").exists()

@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
+from pathlib import Path
+
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
@@ -9,7 +14,16 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from transformers import AutoTokenizer
 
-from dataprep.tokenizer import EOS, iter_contents
+from dataprep.cli import MissingInput, UsageError
+from dataprep.tokenizer import (
+    EOS,
+    MIN_VOCAB_SIZE,
+    iter_contents,
+    tokenizer_fingerprint,
+    train_tokenizer,
+)
+
+ROOT = Path(__file__).resolve().parents[2]
 
 VOCAB = 600  # the size conftest's tokenizer_dir is trained to
 
@@ -66,3 +80,66 @@ def test_learns_code_tokens(trained):
 def test_examples_are_capped(shards):
     seen = sum(len(batch) for batch in iter_contents(shards, 7, batch_size=3))
     assert seen == 7
+
+
+def test_smallest_vocabulary_is_the_bytes_and_the_special_token(shards, tmp_path):
+    tokenizer, _ = train_tokenizer(
+        shards, tmp_path / "min", vocab_size=MIN_VOCAB_SIZE, n_examples=5, show_progress=False
+    )
+    assert len(tokenizer) == MIN_VOCAB_SIZE == 257
+    # One less could not be honoured: the trainer would still give 257 tokens.
+    with pytest.raises(ValueError, match="vocab_size must be at least 257"):
+        train_tokenizer(shards, tmp_path / "less", vocab_size=256, show_progress=False)
+    with pytest.raises(ValueError, match="n_examples must be at least 1"):
+        train_tokenizer(shards, tmp_path / "none", n_examples=0, show_progress=False)
+    assert not (tmp_path / "less").exists() and not (tmp_path / "none").exists()
+
+
+def test_data_that_is_not_parquet_shards_with_content_is_refused(tmp_path):
+    (tmp_path / "empty").mkdir()
+    (tmp_path / "json").mkdir()
+    (tmp_path / "json/file-000001.json").write_text('{"content": "x = 1"}\n')
+    (tmp_path / "other").mkdir()
+    pq.write_table(pa.table({"text": ["x = 1"]}), tmp_path / "other/part-0.parquet")
+    cases = [
+        ("missing", MissingInput, "does not exist"),
+        ("empty", MissingInput, "no Parquet shards under"),
+        ("json", UsageError, "not Parquet"),
+        ("other", UsageError, "no `content` column"),
+    ]
+    for folder, error, message in cases:
+        with pytest.raises(error, match=message) as raised:
+            train_tokenizer(tmp_path / folder, tmp_path / "out", show_progress=False)
+        assert "Parquet shards with a `content` column" in str(raised.value)
+    assert not (tmp_path / "out").exists()
+
+
+def test_job_reports_bad_options_and_data_in_one_line(shards, tmp_path):
+    job = [sys.executable, str(ROOT / "jobs/train_tokenizer.py"), "--output", str(tmp_path / "out")]
+    for args, message in [
+        (
+            ["--data", str(shards), "--vocab-size", "10"],
+            "--vocab-size must be at least 257, not 10",
+        ),
+        (["--data", str(shards), "--n-examples", "0"], "--n-examples must be at least 1, not 0"),
+        (["--data", str(tmp_path)], f"no Parquet shards under {tmp_path}"),
+        (["--data", str(shards), "--valid", str(tmp_path / "nowhere")], "does not exist"),
+    ]:
+        done = subprocess.run(job + args, capture_output=True, text=True, cwd=ROOT)
+        assert done.returncode == 2
+        assert done.stderr.splitlines()[-1].startswith("train_tokenizer.py: error: ")
+        assert message in done.stderr and "Traceback" not in done.stderr
+    assert not (tmp_path / "out").exists()
+
+
+def test_fingerprint_follows_the_ids_not_the_file_layout(tokenizer_dir):
+    text = (tokenizer_dir / "tokenizer.json").read_text(encoding="utf-8")
+    spec = json.loads(text)
+    # Another library version may lay the file out anew and add settings that fix no id.
+    resaved = json.dumps(spec | {"truncation": {"max_length": 7}, "version": "9.9"}, indent=4)
+    assert tokenizer_fingerprint(resaved) == tokenizer_fingerprint(text)
+    merges = spec["model"]["merges"]
+    swapped = spec | {"model": spec["model"] | {"merges": [merges[1], merges[0], *merges[2:]]}}
+    assert tokenizer_fingerprint(json.dumps(swapped)) != tokenizer_fingerprint(text)
+    spec["added_tokens"][0]["id"] += 1
+    assert tokenizer_fingerprint(json.dumps(spec)) != tokenizer_fingerprint(text)

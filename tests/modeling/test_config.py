@@ -30,6 +30,10 @@ def test_vocabulary_padding():
     assert padded(601, 1) == 601
     with pytest.raises(ValueError, match="choose one of"):
         model_config("gpt5", 100, 0)
+    # 0 would divide by zero; a negative multiple would round down below the vocabulary.
+    for multiple in (0, -64):
+        with pytest.raises(ValueError, match="pad_vocab_to must be at least 1"):
+            model_config("tiny", 601, 0, pad_vocab_to=multiple)
 
 
 def test_saved_directory_loads_with_its_tokenizer(tokenizer_dir, tmp_path):

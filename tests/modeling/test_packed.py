@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from dataprep.cli import UsageError
 from dataprep.pretokenize import open_shards
 from modeling.data.packed import PackedWindows, WindowOrder
 
@@ -23,7 +24,7 @@ def test_windows_tile_the_stream_across_shards(tokens_dir):
 
 
 def test_too_short_a_split_is_refused(tokens_dir):
-    with pytest.raises(ValueError, match="fewer than one window"):
+    with pytest.raises(UsageError, match="fewer than one window"):
         PackedWindows(tokens_dir, "valid", 10**9)
 
 
