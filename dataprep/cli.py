@@ -17,6 +17,8 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any, TypeVar
 
+from dataprep.units import parse_size
+
 T = TypeVar("T")
 
 
@@ -35,9 +37,19 @@ def option(
     choices: Sequence[str] | None = None,
     minimum: float | None = None,
     maximum: float | None = None,
+    size: bool = False,
 ) -> Any:
-    """A config field with its option's help text and, optionally, its allowed values."""
-    metadata = {"help": help, "choices": choices, "minimum": minimum, "maximum": maximum}
+    """A config field with its option's help text and, optionally, its allowed values.
+
+    A `size` option is a string such as "64MB"; its bounds are in bytes.
+    """
+    metadata = {
+        "help": help,
+        "choices": choices,
+        "minimum": minimum,
+        "maximum": maximum,
+        "size": size,
+    }
     return dataclasses.field(default=default, metadata=metadata)
 
 
@@ -49,10 +61,16 @@ def check_options(config: Any) -> None:
             continue
         if rules["choices"] is not None and value not in rules["choices"]:
             raise ValueError(f"{flag} must be one of {', '.join(rules['choices'])}, not {value!r}")
+        unit = ""
+        if rules["size"]:
+            try:
+                value, unit = parse_size(value), " bytes"
+            except ValueError as error:
+                raise ValueError(f"{flag}: {error}") from None
         if rules["minimum"] is not None and value < rules["minimum"]:
-            raise ValueError(f"{flag} must be at least {rules['minimum']}, not {value}")
+            raise ValueError(f"{flag} must be at least {rules['minimum']:,}{unit}, not {value:,}")
         if rules["maximum"] is not None and value > rules["maximum"]:
-            raise ValueError(f"{flag} must be at most {rules['maximum']}, not {value}")
+            raise ValueError(f"{flag} must be at most {rules['maximum']:,}{unit}, not {value:,}")
 
 
 @contextmanager

@@ -34,16 +34,12 @@ class SplitConfig:
         minimum=0,
         maximum=1,
     )
-    shard_size: str = option("128MB", help="target size of a Parquet shard (zstd), e.g. 64MB, 1GB")
+    shard_size: str = option(
+        "128MB", help="target size of a Parquet shard (zstd), e.g. 64MB, 1GB", size=True, minimum=1
+    )
 
     def __post_init__(self) -> None:
         check_options(self)
-        try:
-            size = parse_size(self.shard_size)
-        except ValueError as error:
-            raise ValueError(f"--shard-size: {error}") from None
-        if size < 1:
-            raise ValueError(f"--shard-size must be at least one byte, not {self.shard_size!r}")
 
 
 def split_of(seed: int, valid_fraction: float) -> F.Column:

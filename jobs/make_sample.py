@@ -31,8 +31,10 @@ class MakeSampleJob:
     size: str = option(
         "64MB",
         help="raw content bytes (UTF-8) of all files together: 1MB, 64MB, 1.5GB, 2MiB or a "
-        f"plain number of bytes, at least {MIN_TARGET_BYTES / 1e6:g}MB; the result lands "
-        "within about 1%%",
+        f"plain number of bytes, at least {MIN_TARGET_BYTES / 1e6:g}MB (smaller samples have too "
+        "few files to land within about 1%%, as larger ones do)",
+        size=True,
+        minimum=MIN_TARGET_BYTES,
     )
     seed: int = option(0, help="seed of every random choice; another seed, another dump")
     shards: int | None = option(
@@ -54,15 +56,6 @@ class MakeSampleJob:
 
     def __post_init__(self) -> None:
         check_options(self)
-        try:
-            size = parse_size(self.size)
-        except ValueError as error:
-            raise ValueError(f"--size: {error}") from None
-        if size < MIN_TARGET_BYTES:
-            raise ValueError(
-                f"--size must be at least {MIN_TARGET_BYTES / 1e6:g}MB, not {self.size}: "
-                "a smaller sample has too few files to land within 1% of its size"
-            )
 
 
 def main(job: MakeSampleJob) -> SampleSummary:

@@ -121,6 +121,19 @@ def _tail(text: str, n: int = 4000) -> str:
     return text[-n:]
 
 
+def _launch(command: list[str]) -> subprocess.CompletedProcess:
+    """Run a command from the repo root in the project's launch environment; capture its output."""
+    return subprocess.run(
+        command,
+        cwd=REPO,
+        env=launch_env(),
+        capture_output=True,
+        text=True,
+        timeout=SUBMIT_TIMEOUT_S,
+        check=False,
+    )
+
+
 def _submit(job: str, *args: str | Path, conf: tuple[str, ...] = ()) -> subprocess.CompletedProcess:
     """Run `spark-submit jobs/<job> ARGS` from the repo root; fail with its output's tail."""
     command = [
@@ -131,15 +144,7 @@ def _submit(job: str, *args: str | Path, conf: tuple[str, ...] = ()) -> subproce
         f"jobs/{job}",
         *map(str, args),
     ]
-    result = subprocess.run(
-        command,
-        cwd=REPO,
-        env=launch_env(),
-        capture_output=True,
-        text=True,
-        timeout=SUBMIT_TIMEOUT_S,
-        check=False,
-    )
+    result = _launch(command)
     assert result.returncode == 0, (
         f"{' '.join(command)} exited {result.returncode}\n--- stdout:\n{_tail(result.stdout)}\n"
         f"--- stderr:\n{_tail(result.stderr)}"
@@ -406,15 +411,7 @@ def test_stage_jobs_run_alone(
 
     for job in ("pipeline.py", "exact_dedup.py", "filter.py", "near_dedup.py"):
         # Argument parsing happens before any Spark session starts, so plain Python will do.
-        helped = subprocess.run(
-            [sys.executable, f"jobs/{job}", "--help"],
-            cwd=REPO,
-            env=launch_env(),
-            capture_output=True,
-            text=True,
-            timeout=60,
-            check=False,
-        )
+        helped = _launch([sys.executable, f"jobs/{job}", "--help"])
         assert helped.returncode == 0, helped.stderr
         assert "--input" in helped.stdout
 
@@ -426,15 +423,7 @@ def test_stage_jobs_run_alone(
         (["exact_dedup.py", "--input", tmp_path / "nowhere", "--output", tmp_path / "x"],
          "codeparrot-exact-dedup: error: no input files found at"),
     ):  # fmt: skip
-        failed = subprocess.run(
-            [sys.executable, f"jobs/{args[0]}", *map(str, args[1:])],
-            cwd=REPO,
-            env=launch_env(),
-            capture_output=True,
-            text=True,
-            timeout=SUBMIT_TIMEOUT_S,
-            check=False,
-        )
+        failed = _launch([sys.executable, f"jobs/{args[0]}", *map(str, args[1:])])
         assert failed.returncode == 2, failed.stderr
         assert said in failed.stderr and "Traceback" not in failed.stderr
     assert not (tmp_path / "x").exists()

@@ -304,7 +304,10 @@ def test_job_help_and_run(tmp_path):
     assert len(list(tmp_path.glob("file-*.json.gz"))) == 2
     for args, message in [
         (["--output", str(tmp_path), "--size", "1MB"], "pass --overwrite to replace them"),
-        (["--output", str(tmp_path / "x"), "--size", "10"], "--size must be at least 1MB, not 10"),
+        (
+            ["--output", str(tmp_path / "x"), "--size", "10"],
+            "--size must be at least 1,000,000 bytes, not 10",
+        ),
         (["--output", str(tmp_path / "x"), "--size", "1 MP"], "--size: not a size: '1 MP'"),
         (["--output", str(tmp_path / "x"), "--shards", "0"], "--shards must be at least 1, not 0"),
         (
