@@ -65,6 +65,12 @@ def validation_loss(
         windows = PackedWindows(data, "valid", seq_len)
         loader = accelerator.prepare(DataLoader(windows, batch_size=batch_size))
     else:
+        if (Path(data) / "train").is_dir():
+            # Parquet is read recursively: W/clean would measure the training files too.
+            raise UsageError(
+                f"{data} holds a train/ split: give the held-out shards ({data}/valid) "
+                "or a pretokenized folder"
+            )
         tokenizer = AutoTokenizer.from_pretrained(model_dir).backend_tokenizer
         sequences = ConstantLengthDataset(
             data,

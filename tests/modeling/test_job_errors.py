@@ -108,11 +108,14 @@ def test_sequence_length_is_at_most_the_context(tiny):
         sequence_length(tiny, 5000)
 
 
-def test_missing_model_or_data(tiny, tmp_path):
+def test_missing_model_or_data(tiny, tmp_path, clean_dir):
     with pytest.raises(MissingInput, match=r"no model at .*config\.json missing"):
         validation_loss(str(tmp_path / "nowhere"), str(tmp_path))
     with pytest.raises(MissingInput, match="no Parquet files under"):
         validation_loss(str(tiny), str(tmp_path / "nowhere"), seq_len=64)
+    # A clean folder, not its valid split: the loss would count the training files too.
+    with pytest.raises(UsageError, match=r"holds a train/ split: give the held-out shards"):
+        validation_loss(str(tiny), str(clean_dir), seq_len=64)
 
 
 def test_tokens_of_another_tokenizer_are_refused(tiny, other_tiny, tokens_dir):
