@@ -37,17 +37,20 @@ def option(
     choices: Sequence[str] | None = None,
     minimum: float | None = None,
     maximum: float | None = None,
+    above: float | None = None,
     size: bool = False,
 ) -> Any:
     """A config field with its option's help text and, optionally, its allowed values.
 
-    A `size` option is a string such as "64MB"; its bounds are in bytes.
+    `minimum` and `maximum` are inclusive, `above` is not (a rate must be above 0). A `size`
+    option is a string such as "64MB"; its bounds are in bytes.
     """
     metadata = {
         "help": help,
         "choices": choices,
         "minimum": minimum,
         "maximum": maximum,
+        "above": above,
         "size": size,
     }
     return dataclasses.field(default=default, metadata=metadata)
@@ -71,6 +74,8 @@ def check_options(config: Any) -> None:
             raise ValueError(f"{flag} must be at least {rules['minimum']:,}{unit}, not {value:,}")
         if rules["maximum"] is not None and value > rules["maximum"]:
             raise ValueError(f"{flag} must be at most {rules['maximum']:,}{unit}, not {value:,}")
+        if rules["above"] is not None and not value > rules["above"]:
+            raise ValueError(f"{flag} must be above {rules['above']:,}{unit}, not {value:,}")
 
 
 @contextmanager

@@ -171,6 +171,7 @@ def tokenizer_file(path: str) -> Path:
         file = file / "tokenizer.json"
     if not file.is_file():
         raise MissingInput(
-            f"no tokenizer at {path!r}: expected a folder holding tokenizer.json, or that file"
+            f"no tokenizer at {path!r} (tokenizer.json missing): expected a folder holding "
+            "tokenizer.json, or that file, as jobs/train_tokenizer.py writes"
         )
     return file

@@ -54,7 +54,7 @@ class HumanEvalJob:
     limit_problems: int | None = option(
         None, help="only the first N problems, HumanEval/0 on", minimum=1
     )
-    timeout: float = option(3.0, help="wall-clock seconds per program, above 0")
+    timeout: float = option(3.0, help="wall-clock seconds per program, above 0", above=0)
     workers: int | None = option(
         None, help="programs run at once (default: one per core)", minimum=1
     )
@@ -64,8 +64,6 @@ class HumanEvalJob:
         check_options(self)
         if (self.model is None) == (self.samples is None):
             raise ValueError("give exactly one of --model and --samples")
-        if not self.timeout > 0:
-            raise ValueError(f"--timeout must be above 0, not {self.timeout}")
 
 
 def _read_samples(path: str) -> list[dict]:

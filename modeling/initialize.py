@@ -8,8 +8,8 @@ import torch
 from transformers import AutoTokenizer, GPT2LMHeadModel
 
 from dataprep.cli import UsageError
+from dataprep.features import tokenizer_file
 from modeling.config import model_config
-from modeling.inputs import tokenizer_folder
 
 
 def init_model(
@@ -21,7 +21,8 @@ def init_model(
     seed: int = 0,
 ) -> GPT2LMHeadModel:
     """Initialise `preset` for the tokenizer in `tokenizer_dir`; save both to `output`."""
-    tokenizer = AutoTokenizer.from_pretrained(str(tokenizer_folder(tokenizer_dir)))
+    # The folder of the tokenizer.json: MissingInput here, not a hub lookup in transformers.
+    tokenizer = AutoTokenizer.from_pretrained(str(tokenizer_file(str(tokenizer_dir)).parent))
     if tokenizer.eos_token_id is None:
         raise UsageError(f"the tokenizer in {tokenizer_dir} has no end-of-text token")
     config = model_config(preset, len(tokenizer), tokenizer.eos_token_id, pad_vocab_to=pad_vocab_to)

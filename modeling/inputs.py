@@ -20,17 +20,6 @@ TOKENIZER_FILE = "tokenizer.json"
 CONFIG_FILE = "config.json"
 
 
-def tokenizer_folder(path: str | Path) -> Path:
-    """`path` as a folder that holds a tokenizer; MissingInput if it does not."""
-    folder = Path(path)
-    if not (folder / TOKENIZER_FILE).is_file():
-        raise MissingInput(
-            f"no tokenizer at {path} ({TOKENIZER_FILE} missing): "
-            "train one with jobs/train_tokenizer.py"
-        )
-    return folder
-
-
 def model_folder(path: str | Path) -> Path:
     """`path` as a folder that holds a model and its tokenizer; MissingInput if it does not."""
     folder = Path(path)
@@ -55,10 +44,7 @@ def sequence_length(model_dir: str | Path, seq_len: int | None) -> int:
 
 def check_tokens(tokens_dir: str | Path, model_dir: str | Path, splits: Iterable[str]) -> None:
     """Refuse a pretokenized folder that is unfinished, lacks a split, or is another tokenizer's."""
-    try:
-        meta = load_meta(tokens_dir)
-    except FileNotFoundError as error:
-        raise MissingInput(str(error)) from None
+    meta = load_meta(tokens_dir)  # MissingInput if unfinished
     missing = [split for split in splits if split not in meta["splits"]]
     if missing:
         raise UsageError(

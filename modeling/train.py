@@ -76,7 +76,9 @@ class TrainConfig:
     micro_batch: int | None = option(
         None, help="sequences per forward pass on one process (default: the recipe's)", minimum=1
     )
-    lr: float | None = option(None, help="peak learning rate, above 0 (default: the recipe's)")
+    lr: float | None = option(
+        None, help="peak learning rate, above 0 (default: the recipe's)", above=0
+    )
     warmup_steps: int | None = option(
         None, help="linear warmup, in optimizer steps (default: the recipe's)", minimum=0
     )
@@ -96,7 +98,7 @@ class TrainConfig:
     weight_decay: float = option(
         0.1, help="AdamW decay of all weights but biases and ln_*", minimum=0
     )
-    grad_clip: float = option(1.0, help="clip the gradient norm to this, above 0")
+    grad_clip: float = option(1.0, help="clip the gradient norm to this, above 0", above=0)
     mixed_precision: str = option("bf16", help="bf16, fp16 or no", choices=("bf16", "fp16", "no"))
     attn: str = option(
         "sdpa",
@@ -123,10 +125,6 @@ class TrainConfig:
 
     def __post_init__(self) -> None:
         check_options(self)
-        # Above 0, which a minimum cannot say: a zero rate or clip would train nothing.
-        for flag, value in (("--lr", self.lr), ("--grad-clip", self.grad_clip)):
-            if value is not None and not value > 0:
-                raise ValueError(f"{flag} must be above 0, not {value}")
 
 
 def resolve(config: TrainConfig, n_processes: int) -> tuple[Recipe, int]:
