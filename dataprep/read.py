@@ -7,6 +7,7 @@ line itself could not be trusted.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from functools import reduce
@@ -51,11 +52,12 @@ class ReadConfig:
 
     input: str = option(
         help="the raw dump: a folder, file, glob or Hadoop URI (s3a://, hdfs://, gs://) of "
-        "*.json, *.jsonl, *.json.gz (JSON Lines) or *.parquet files"
+        "JSON Lines (*.json, *.jsonl, *.ndjson; plain, .gz or .bz2) or *.parquet files"
     )
     input_format: str = option(
         "auto",
-        help="json, parquet, or auto (by the files' extensions)",
+        help="auto: the files named as JSON Lines or Parquet, other files skipped (and listed); "
+        "json or parquet: every file found, read as that",
         choices=("auto", "json", "parquet"),
     )
     max_file_bytes: int = option(
@@ -79,24 +81,67 @@ def read_record(spark: SparkSession, config: ReadConfig) -> dict:
 
 def read_dump(spark: SparkSession, config: ReadConfig) -> DataFrame:
     """Rows of the dump: the raw columns, `raw`, `source_file`, `hash`, `id` and `reason`."""
-    files = Storage(spark).glob_files(config.input)
-    if not files:
-        raise MissingInput(f"no input files found at {config.input!r}")
-    fmt = config.input_format
-    if fmt == "auto":
-        fmt = _format_of(files, config.input)
-    rows = _json_lines(spark, files) if fmt == "json" else _parquet_rows(spark, config.input)
+    files, fmt = _data_files(Storage(spark), config)
+    json = fmt == "json"
+    rows = _json_lines(spark, files) if json else _parquet_rows(spark, files, config.input)
     return _validate(rows, config.max_file_bytes)
 
 
-def _format_of(files: list[str], source: str) -> str:
-    """`parquet` if the files (found at `source`) are Parquet, else `json`."""
-    parquet = [f for f in files if f.endswith(".parquet")]
-    if parquet and len(parquet) != len(files):
-        raise UsageError(
-            f"{source!r} mixes Parquet and other files; pass --input-format or a narrower glob"
+JSON_LINES_SUFFIXES = (".json", ".jsonl", ".ndjson")
+# .gz is inflated by the reader itself, .bz2 by Spark's text reader (splittable, pure Java).
+COMPRESSED_SUFFIXES = (".gz", ".bz2")
+
+
+def format_by_name(name: str) -> str | None:
+    """`json` or `parquet` if a file's name says it holds JSON Lines or Parquet, else None."""
+    if name.endswith(".parquet"):
+        return "parquet"
+    stem = next((name[: -len(s)] for s in COMPRESSED_SUFFIXES if name.endswith(s)), name)
+    return "json" if stem.endswith(JSON_LINES_SUFFIXES) else None
+
+
+def _data_files(storage: Storage, config: ReadConfig) -> tuple[list[str], str]:
+    """The files to read at the input, and their format.
+
+    With `--input-format auto`, a folder or glob is read by the files' names: a README or a
+    manifest beside the shards is skipped, and said so on stderr, rather than read as JSON
+    Lines and rejected line by line. A single file is read whatever its name.
+    """
+    files = storage.glob_files(config.input)
+    if not files:
+        raise MissingInput(f"no input files found at {config.input!r}")
+    if config.input_format != "auto":
+        return files, config.input_format
+    formats = {name: format_by_name(name) for name in files}
+    if storage.exists(config.input) and not storage.is_folder(config.input):
+        return files, formats[files[0]] or "json"
+    kinds = sorted({fmt for fmt in formats.values() if fmt})
+    others = [name for name, fmt in formats.items() if fmt is None]
+    if not kinds:
+        raise MissingInput(
+            f"no *.json, *.jsonl, *.ndjson (plain, .gz or .bz2) or *.parquet files at "
+            f"{config.input!r}, only {_some(others)}; --input-format json or parquet reads "
+            "every file found as that format"
         )
-    return "parquet" if parquet else "json"
+    if len(kinds) > 1:
+        raise UsageError(
+            f"{config.input!r} holds both JSON Lines and Parquet files; give a glob that "
+            "matches one kind"
+        )
+    if others:
+        print(
+            f"{config.input}: skipped {_some(others)}: not named as JSON Lines or Parquet "
+            "(--input-format json or parquet reads every file)",
+            file=sys.stderr,
+        )
+    return [name for name in files if formats[name]], kinds[0]
+
+
+def _some(names: list[str], shown: int = 3) -> str:
+    """`names` for a message: the first few, and how many more."""
+    listed = ", ".join(names[:shown])
+    more = f" and {len(names) - shown:,} more" if len(names) > shown else ""
+    return f"{len(names):,} file(s) ({listed}{more})"
 
 
 def _json_lines(spark: SparkSession, files: list[str]) -> DataFrame:
@@ -182,8 +227,12 @@ def _with_source(table: pa.Table, path: str) -> list[pa.RecordBatch]:
     return sourced.to_batches()
 
 
-def _parquet_rows(spark: SparkSession, source: str) -> DataFrame:
-    table = spark.read.parquet(source)
+def _parquet_rows(spark: SparkSession, files: list[str], source: str) -> DataFrame:
+    reader = spark.read
+    if Storage(spark).is_folder(source):
+        # Partition folders (reason=...) under the input stay columns, as when a folder is read.
+        reader = reader.option("basePath", source)
+    table = reader.parquet(*files)
     missing = [c for c in RAW_COLUMNS if c not in table.columns]
     if missing:
         raise UsageError(f"Parquet input {source!r} lacks the columns {missing}")

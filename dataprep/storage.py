@@ -56,6 +56,12 @@ class Storage:
         p = self._path(path)
         return str(p.getFileSystem(self._conf).makeQualified(p))
 
+    def is_folder(self, path: str) -> bool:
+        """Whether `path` names a folder (a glob pattern names none)."""
+        if not self.exists(path):
+            return False
+        return bool(self._fs(path).getFileStatus(self._path(path)).isDirectory())
+
     def list_folders(self, path: str) -> list[str]:
         """Names of the folders directly in a folder (none if it does not exist)."""
         if not self.exists(path):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import bz2
 import gzip
 import hashlib
 import json
@@ -11,6 +12,7 @@ import pytest
 from conftest import raw_row, write_jsonl_gz
 from pyspark.sql import functions as F
 
+from dataprep.cli import UsageError
 from dataprep.json_lines import CorruptGzip, gunzip_blocks
 from dataprep.read import ReadConfig, content_hash, read_dump
 
@@ -143,16 +145,55 @@ def test_ids_stable_across_partitionings(spark, tmp_path):
 
 
 def test_parquet_input_keeps_extra_columns(spark, tmp_path):
-    rows = [raw_row("u/r", f"f{i}.py", f"a{i} = 1") | {"stars": str(i)} for i in range(5)]
-    spark.createDataFrame(rows).write.parquet(str(tmp_path / "pq"))
+    rows = [raw_row("u/r", f"f{i}.py", f"a{i} = 1") | {"stars": str(i % 2)} for i in range(5)]
+    spark.createDataFrame(rows).write.partitionBy("stars").parquet(str(tmp_path / "pq"))
+    (tmp_path / "pq" / "README.md").write_text("# not a shard\n")
     df = read_dump(spark, ReadConfig(input=str(tmp_path / "pq")))
-    assert "stars" in df.columns
+    assert "stars" in df.columns  # a partition folder (stars=1) stays a column
     assert df.where(F.col("reason").isNull()).count() == 5
 
 
 def test_missing_input_is_a_clear_error(spark, tmp_path):
     with pytest.raises(FileNotFoundError, match="no input files"):
         read_dump(spark, ReadConfig(input=str(tmp_path / "nowhere")))
+
+
+def _paths(spark, source, **kwargs) -> list[str]:
+    rows = read_dump(spark, ReadConfig(input=str(source), **kwargs))
+    return sorted(str(r.path) for r in rows.select("path").collect())
+
+
+def test_files_are_chosen_by_name(spark, tmp_path, capsys):
+    dump = tmp_path / "dump"
+    write_jsonl_gz(dump / "a.json.gz", [raw_row("u/r", "a.py", "a = 1")])
+    (dump / "nested").mkdir()
+    with bz2.open(dump / "nested" / "b.jsonl.bz2", "wb") as f:
+        f.write(json.dumps(raw_row("u/r", "b.py", "b = 1")).encode() + b"\n")
+    (dump / "c.ndjson").write_text(json.dumps(raw_row("u/r", "c.py", "c = 1")) + "\n")
+    for name in ("README.md", "manifest.txt", "notes.gz"):
+        (dump / name).write_text(json.dumps(raw_row("u/r", name, "x = 1")) + "\n")
+
+    assert _paths(spark, dump) == ["a.py", "b.py", "c.py"]
+    err = capsys.readouterr().err
+    assert "skipped 3 file(s)" in err and "README.md" in err and "notes.gz" in err
+    # An explicit format reads every file (notes.gz is not gzip: a corrupt_file row, no path);
+    # a file named directly is read whatever its name.
+    assert len(_paths(spark, dump, input_format="json")) == 6
+    assert _paths(spark, dump / "manifest.txt") == ["manifest.txt"]
+
+
+def test_inputs_without_one_kind_of_data_file_are_refused(spark, tmp_path):
+    (tmp_path / "docs").mkdir()
+    (tmp_path / "docs" / "README.md").write_text("# nothing to read\n")
+    with pytest.raises(FileNotFoundError, match=r"only 1 file.*--input-format json"):
+        read_dump(spark, ReadConfig(input=str(tmp_path / "docs")))
+    write_jsonl_gz(tmp_path / "both" / "a.json.gz", [raw_row("u/r", "a.py", "a = 1")])
+    spark.createDataFrame([raw_row("u/r", "b.py", "b = 1")]).write.parquet(
+        str(tmp_path / "both" / "pq")
+    )
+    with pytest.raises(UsageError, match="both JSON Lines and Parquet"):
+        read_dump(spark, ReadConfig(input=str(tmp_path / "both")))
+    assert _paths(spark, tmp_path / "both" / "*.json.gz") == ["a.py"]
 
 
 def test_plain_and_gzip_shards_read_alike(spark, tmp_path, real_files):
