@@ -87,16 +87,22 @@ def nest_counts(flat: dict[str, Any]) -> dict[str, Any]:
 
 
 def finished_stage(
-    storage: Storage, output: str, config: dict, upstream: str | None, overwrite: bool
+    storage: Storage,
+    output: str,
+    config: dict,
+    upstream: str | None,
+    overwrite: bool,
+    rejected: str | None = None,
 ) -> dict | None:
     """The record of a finished stage at `output` if it can be reused, else None.
 
     Raises ConfigMismatch if the stage finished with another configuration and `overwrite`
-    is off: mixing outputs of different configurations is refused, not done silently.
+    is off: mixing outputs of different configurations is refused, not done silently. A stage
+    whose rejected rows are asked for in another folder (`rejected`) runs again.
     """
-    if not storage.exists(f"{output}/{SUCCESS}") or not storage.exists(f"{output}/{STAGE_INFO}"):
+    record = _record(storage, output)
+    if not record or not storage.exists(f"{output}/{SUCCESS}"):
         return None
-    record = storage.read_json(f"{output}/{STAGE_INFO}")
     if record.get("config") != config:
         if overwrite:
             return None
@@ -110,6 +116,8 @@ def finished_stage(
         )
     if record.get("upstream") != upstream:
         return None  # the input was rebuilt since: this stage is stale
+    if rejected is not None and record.get("rejected") != storage.qualify(rejected):
+        return None
     return record
 
 
@@ -143,6 +151,7 @@ def write_stage(
     storage = Storage(spark)
     owner = storage.qualify(output)
     _check_owner(storage, rejected, reasons, owner)  # before the write, not after it
+    before = _record(storage, output)
     tmp = f"{storage.parent(output)}/_tmp-{uuid.uuid4().hex}"
     observation = Observation("stage_counts")
     counted = rows.observe(observation, *count_metrics(reasons))
@@ -158,7 +167,17 @@ def write_stage(
             storage.rename(f"{tmp}/{name}", f"{rejected}/{name}")
             storage.write_text(f"{rejected}/{name}/{_OWNER}", owner)
     storage.delete(tmp)
-    record = {"config": config, "upstream": upstream, "run_id": uuid.uuid4().hex, "counts": counts}
+    place = storage.qualify(rejected)
+    if before.get("rejected") not in (None, place):
+        # The rows were rejected into another folder by an earlier run: that copy is stale.
+        _drop_owned(storage, before["rejected"], reasons, owner)
+    record = {
+        "config": config,
+        "upstream": upstream,
+        "rejected": place,
+        "run_id": uuid.uuid4().hex,
+        "counts": counts,
+    }
     if details is not None:
         record["details"] = details
     mark_done(storage, output, record)
@@ -188,7 +207,7 @@ def run_stage(
     storage = Storage(spark)
     if source is not None:
         _refuse_overlap(storage, source, (output, rejected))
-    done = finished_stage(storage, output, config, upstream, overwrite)
+    done = finished_stage(storage, output, config, upstream, overwrite, rejected)
     if done is not None:
         print(f"{output}: done before with these settings and input; reused", file=sys.stderr)
         return done
@@ -251,6 +270,21 @@ def _check_owner(storage: Storage, rejected: str, reasons: tuple[str, ...], owne
                 f"{rejected}/reason={reason} holds the rejected rows of "
                 f"{storage.read_text(marker)}, not of {owner}: give this stage its own --rejected"
             )
+
+
+def _drop_owned(storage: Storage, rejected: str, reasons: tuple[str, ...], owner: str) -> None:
+    """Delete the rejected/reason=<code> folders that the stage output `owner` wrote there."""
+    for reason in reasons:
+        folder = f"{rejected}/reason={reason}"
+        marker = f"{folder}/{_OWNER}"
+        if storage.exists(marker) and storage.read_text(marker) == owner:
+            storage.delete(folder)
+
+
+def _record(storage: Storage, output: str) -> dict:
+    """The record of the stage last written at `output`, finished or not; {} if none."""
+    info = f"{output}/{STAGE_INFO}"
+    return storage.read_json(info) if storage.exists(info) else {}
 
 
 def mark_done(storage: Storage, output: str, record: dict) -> None:

@@ -85,6 +85,15 @@ def test_a_finished_stage_is_reused_and_says_so(spark, tmp_path, capsys):
     assert "done before with these settings and input; reused" in capsys.readouterr().err
 
 
+def test_rejected_rows_asked_for_elsewhere_rerun_the_stage(spark, tmp_path):
+    rows = _rows(spark, [None, "a", "b"])
+    first = _run(spark, rows, tmp_path / "out", tmp_path / "rej")
+    again = _run(spark, rows, tmp_path / "out", tmp_path / "moved")
+    assert again["run_id"] != first["run_id"]
+    assert sorted(r.id for r in spark.read.parquet(str(tmp_path / "moved")).collect()) == [1, 2]
+    assert not (tmp_path / "rej" / "reason=a").exists()  # the earlier copy is not left behind
+
+
 def test_config_changes_name_the_settings_that_differ():
     then = {"input": "a", "read": {"max": 1, "fmt": "json"}, "seed": 0}
     now = {"input": "a", "read": {"max": 2, "fmt": "json"}, "seed": 0, "new": True}
