@@ -84,14 +84,13 @@ demo: $(STAMP)
 	$(BIN)/python jobs/make_sample.py --output $(DEMO)/raw --size $(DEMO_SIZE) --overwrite
 	$(BIN)/spark-submit jobs/pipeline.py --input $(DEMO)/raw --workdir $(DEMO) --overwrite
 	$(BIN)/python jobs/train_tokenizer.py --data $(DEMO)/clean/train --output $(DEMO)/tokenizer \
-	  --vocab-size 8192
+	  --vocab-size 8192 --overwrite
 	$(BIN)/spark-submit jobs/pretokenize.py --data $(DEMO)/clean --tokenizer $(DEMO)/tokenizer \
-	  --output $(DEMO)/tokens
+	  --output $(DEMO)/tokens --overwrite
 	$(BIN)/python jobs/init_model.py --tokenizer $(DEMO)/tokenizer --preset tiny \
-	  --output $(DEMO)/model-init
-	rm -rf $(DEMO)/model
+	  --output $(DEMO)/model-init --overwrite
 	$(BIN)/python jobs/train.py --model $(DEMO)/model-init --data $(DEMO)/tokens \
-	  --output $(DEMO)/model --mixed-precision no --global-batch 16 --micro-batch 16 \
+	  --output $(DEMO)/model --overwrite --mixed-precision no --global-batch 16 --micro-batch 16 \
 	  --seq-len 256 --lr 2e-3 --warmup-steps 20 --max-steps $(DEMO_STEPS) --eval-every 100 \
 	  --save-every 100 --log-every 20
 	$(BIN)/python -m modeling.generate --model $(DEMO)/model --temperature 0 "def read_config(path):"

@@ -74,6 +74,7 @@ def measure(args: argparse.Namespace, preset: str, micro_batch: int, work: Path)
             eval_every=0,
             save_every=0,
             log_every=1,
+            overwrite=True,
         )
     )
     records = [json.loads(line) for line in (output / "log.jsonl").read_text().splitlines()]

@@ -15,6 +15,7 @@ import types
 import typing
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any, TypeVar
 
 from dataprep.units import parse_size
@@ -86,6 +87,16 @@ def user_errors(prog: str) -> Iterator[None]:
     except UsageError as error:
         print(f"{prog}: error: {error}", file=sys.stderr)
         raise SystemExit(2) from None
+
+
+def refuse_to_write_over(output: str | Path, overwrite: bool) -> None:
+    """Raise UsageError if the folder `output` already holds files and `overwrite` is off."""
+    folder = Path(output)
+    if not overwrite and folder.is_dir() and any(folder.iterdir()):
+        raise UsageError(
+            f"{output} already holds files: --overwrite writes over them, or choose another "
+            "--output"
+        )
 
 
 def _flag(name: str) -> str:

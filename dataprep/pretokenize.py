@@ -25,7 +25,7 @@ import pyarrow.parquet as pq
 from pyspark.sql import SparkSession
 from tokenizers import Tokenizer
 
-from dataprep.cli import MissingInput
+from dataprep.cli import MissingInput, UsageError
 from dataprep.features import tokenizer_file
 from dataprep.storage import SUCCESS, Storage
 from dataprep.tokenizer import EOS, tokenizer_fingerprint, tokenizer_from_json
@@ -108,10 +108,26 @@ def pretokenize(
     tokenizer_dir: str,
     output: str,
     splits: Iterable[str] | None = None,
+    overwrite: bool = False,
 ) -> dict:
-    """Pack every split under `data` (train/, valid/ of Parquet shards) into `output`."""
+    """Pack every split under `data` (train/, valid/ of Parquet shards) into `output`.
+
+    An `output` that already holds token shards is replaced only if `overwrite`; one that
+    holds anything else never is (the write replaces the whole folder).
+    """
     storage = Storage(spark)
     data, output = storage.qualify(data.rstrip("/")), storage.qualify(output.rstrip("/"))
+    if storage.glob_files(output):
+        if not storage.exists(f"{output}/{META}"):
+            raise UsageError(
+                f"{output} holds files that are not token shards (no {META}): choose another "
+                "--output"
+            )
+        if not overwrite:
+            raise UsageError(
+                f"{output} already holds token shards: --overwrite replaces them, or choose "
+                "another --output"
+            )
     tokenizer_json = tokenizer_file(tokenizer_dir).read_text(encoding="utf-8")
     tokenizer = tokenizer_from_json(tokenizer_json)
     if tokenizer.token_to_id(EOS) is None:

@@ -12,7 +12,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from dataprep.cli import check_options, option, parse_config, user_errors
+from dataprep.cli import (
+    check_options,
+    option,
+    parse_config,
+    refuse_to_write_over,
+    user_errors,
+)
 from modeling.config import PRESETS
 from modeling.initialize import init_model
 
@@ -28,6 +34,7 @@ class InitModelJob:
         64, help="round the embedding rows up to a multiple of this (1: no padding)", minimum=1
     )
     seed: int = option(0, help="seed of the weight initialisation")
+    overwrite: bool = option(False, help="write over an --output that already holds files")
 
     def __post_init__(self) -> None:
         check_options(self)
@@ -35,6 +42,7 @@ class InitModelJob:
 
 def main(job: InitModelJob) -> None:
     """Initialise, save, and print the parameter count."""
+    refuse_to_write_over(job.output, job.overwrite)
     model = init_model(
         job.tokenizer, job.preset, job.output, pad_vocab_to=job.pad_vocab_to, seed=job.seed
     )

@@ -29,11 +29,12 @@ class PretokenizeJob:
     data: str = option(help="folder of split folders of Parquet shards (W/clean)")
     tokenizer: str = option(help="tokenizer folder holding tokenizer.json (W/tokenizer)")
     output: str = option(help="folder for the token shards and meta.json (W/tokens)")
+    overwrite: bool = option(False, help="replace the token shards already in --output")
 
 
 def main(spark: SparkSession, job: PretokenizeJob) -> None:
     """Pack every split and print its documents, tokens and characters per token."""
-    meta = pretokenize(spark, job.data, job.tokenizer, job.output)
+    meta = pretokenize(spark, job.data, job.tokenizer, job.output, overwrite=job.overwrite)
     for name, split in meta["splits"].items():
         print(
             f"{name}: {split['docs']:,} files -> {split['tokens']:,} tokens "

@@ -11,7 +11,8 @@ stays as the recipe says whatever the number of processes; --micro-batch sets wh
 process computes at once and the gradient accumulation makes up the rest. Each option
 overrides the recipe. Writes <output>/log.jsonl and <output>/tensorboard (loss, lr, grad
 norm, tokens/s, MFU, data wait, valid loss and perplexity), <output>/checkpoints/step-N
-(--resume continues from the latest), and at the end the model and tokenizer in <output>.
+(--resume continues from the latest; --overwrite starts over in an output that holds an
+earlier run), and at the end the model and tokenizer in <output>.
 """
 
 from __future__ import annotations

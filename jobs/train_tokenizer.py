@@ -15,7 +15,13 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from dataprep.cli import check_options, option, parse_config, user_errors
+from dataprep.cli import (
+    check_options,
+    option,
+    parse_config,
+    refuse_to_write_over,
+    user_errors,
+)
 from dataprep.tokenizer import (
     MIN_VOCAB_SIZE,
     content_dataset,
@@ -42,6 +48,7 @@ class TrainTokenizerJob:
         None, help="held-out shards to measure on (default: the `valid` folder beside --data)"
     )
     n_valid: int = option(10_000, help="held-out files to measure on, at most", minimum=1)
+    overwrite: bool = option(False, help="write over an --output that already holds files")
 
     def __post_init__(self) -> None:
         check_options(self)
@@ -57,6 +64,7 @@ def held_out(job: TrainTokenizerJob) -> Path | None:
 
 def main(job: TrainTokenizerJob) -> None:
     """Train, save, measure on held-out files, and write and print the report."""
+    refuse_to_write_over(job.output, job.overwrite)
     valid = held_out(job)
     if valid is not None:
         content_dataset(valid)  # a wrong --valid fails now, not after the training

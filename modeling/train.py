@@ -32,6 +32,8 @@ from modeling.metrics import flops_per_token, mfu, non_embedding_params, peak_fl
 from modeling.optim import adamw, cosine_schedule
 
 CHECKPOINTS = "checkpoints"
+# What a run writes in --output besides the final model.
+RUN_FILES = (CHECKPOINTS, "log.jsonl", "tensorboard", "train_config.json")
 
 
 @dataclass(frozen=True)
@@ -121,10 +123,15 @@ class TrainConfig:
     keep_last: int = option(3, help="checkpoints to keep", minimum=1)
     log_every: int = option(10, help="log every this many steps", minimum=1)
     resume: bool = option(False, help="continue from the latest checkpoint under --output")
+    overwrite: bool = option(
+        False, help="start over in an --output that holds an earlier run, deleting its checkpoints"
+    )
     seed: int = option(1, help="seed of data order, dropout and everything random")
 
     def __post_init__(self) -> None:
         check_options(self)
+        if self.resume and self.overwrite:
+            raise ValueError("--resume continues the run in --output, --overwrite deletes it")
 
 
 def resolve(config: TrainConfig, n_processes: int) -> tuple[Recipe, int]:
@@ -140,6 +147,28 @@ def resolve(config: TrainConfig, n_processes: int) -> tuple[Recipe, int]:
             f"{recipe.micro_batch} x {n_processes} process(es)"
         )
     return recipe, recipe.global_batch // per_pass
+
+
+def _earlier_run(config: TrainConfig) -> list[Path]:
+    """What an earlier run left in --output, to delete before this one starts (--overwrite).
+
+    Without --overwrite or --resume it raises: a fresh run beside old checkpoints would append
+    to their log, and --keep-last would delete its own checkpoints before the old run's later
+    ones.
+    """
+    output = Path(config.output)
+    earlier = [output / name for name in RUN_FILES if (output / name).exists()]
+    if not earlier or config.resume:
+        return []
+    if not config.overwrite:
+        found = checkpoints(output)
+        latest = f", checkpoints up to {found[-1].name}" if found else ""
+        raise UsageError(
+            f"{output} holds an earlier run ({', '.join(p.name for p in earlier)}{latest}): "
+            "--resume continues it, --overwrite starts over and deletes it, or choose another "
+            "--output"
+        )
+    return earlier
 
 
 def checkpoints(output: str | Path) -> list[Path]:
@@ -172,6 +201,7 @@ def train(config: TrainConfig) -> dict:
     """Train; return the last logged metrics and evaluation."""
     recipe, accumulation = resolve(config, PartialState().num_processes)
     seq_len = sequence_length(model_folder(config.model), config.seq_len)
+    stale = _earlier_run(config)
     accelerator = Accelerator(
         mixed_precision=config.mixed_precision,
         gradient_accumulation_plugin=GradientAccumulationPlugin(
@@ -182,6 +212,13 @@ def train(config: TrainConfig) -> dict:
     output = Path(config.output)
     # The data before the weights: a wrong folder fails before a large model loads.
     source = _data_source(config, accelerator, seq_len, recipe.micro_batch)
+    if accelerator.is_main_process:
+        for path in stale:  # only once the inputs are known to be good
+            if path.is_dir():
+                shutil.rmtree(path)
+            else:
+                path.unlink()
+    accelerator.wait_for_everyone()
     model = AutoModelForCausalLM.from_pretrained(config.model, attn_implementation=config.attn)
     if config.gradient_checkpointing:
         # transformers 5.2x renamed it; the GPU machines' 5.17 has only the old name.

@@ -10,6 +10,7 @@ import pyarrow.parquet as pq
 import pytest
 from tokenizers import Tokenizer
 
+from dataprep.cli import UsageError
 from dataprep.pretokenize import open_shards, pretokenize, token_dtype
 from dataprep.tokenizer import EOS
 
@@ -94,7 +95,15 @@ def test_rerun_replaces_the_output_and_leaves_no_temporary_folder(
 ):
     output, meta = packed
     (output / "train" / "stale.bin").write_bytes(b"old")
-    again = pretokenize(spark, str(clean[0]), str(tokenizer_dir), str(output), splits=["valid"])
+    with pytest.raises(UsageError, match="already holds token shards: --overwrite replaces"):
+        pretokenize(spark, str(clean[0]), str(tokenizer_dir), str(output))
+    # A folder of anything else is never replaced: the write deletes what was there.
+    with pytest.raises(UsageError, match="not token shards"):
+        pretokenize(spark, str(clean[0]), str(tokenizer_dir), str(clean[0]), overwrite=True)
+    assert (clean[0] / "train").exists()
+    again = pretokenize(
+        spark, str(clean[0]), str(tokenizer_dir), str(output), splits=["valid"], overwrite=True
+    )
     assert list(again["splits"]) == ["valid"]
     assert not (output / "train").exists()
     assert not list(output.parent.glob("_tmp-*"))

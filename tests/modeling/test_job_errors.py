@@ -62,6 +62,26 @@ def test_init_model_options(tokenizer_dir, tmp_path, capsys):
     assert not (tmp_path / "model").exists()
 
 
+@pytest.mark.parametrize(
+    ("script", "job"),
+    [("init_model.py", "InitModelJob"), ("train_tokenizer.py", "TrainTokenizerJob")],
+)
+def test_outputs_that_hold_files_are_written_over_only_when_asked(
+    script, job, tokenizer_dir, clean_dir, tmp_path
+):
+    module = load_job(script)
+    output = tmp_path / "out"
+    output.mkdir()
+    (output / "notes.txt").write_text("mine")
+    inputs = {
+        "init_model.py": ["--tokenizer", str(tokenizer_dir), "--preset", "tiny"],
+        "train_tokenizer.py": ["--data", str(clean_dir / "train")],
+    }[script]
+    with pytest.raises(UsageError, match="already holds files: --overwrite writes over them"):
+        module.main(parse_config(getattr(module, job), None, [*inputs, "--output", str(output)]))
+    assert [p.name for p in output.iterdir()] == ["notes.txt"]
+
+
 def test_init_model_without_a_tokenizer(tmp_path):
     (tmp_path / "empty").mkdir()
     for folder in (tmp_path / "nowhere", tmp_path / "empty"):
@@ -83,6 +103,7 @@ def test_train_options(capsys):
         (["--seq-len", "-1"], "--seq-len must be at least 0, not -1"),
         (["--mixed-precision", "fp32"], "invalid choice: 'fp32'"),
         (["--log-every", "0"], "--log-every must be at least 1, not 0"),
+        (["--resume", "--overwrite"], "--resume continues the run in --output, --overwrite"),
     ]:
         assert message in _usage_error(TrainConfig, base + args, capsys)
     # The recipe's values stay the defaults of the options it fills in.

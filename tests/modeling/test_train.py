@@ -91,6 +91,22 @@ def test_stopped_and_resumed_run_matches_an_uninterrupted_one(tiny, data, reques
     ]
 
 
+def test_a_new_run_in_an_earlier_runs_output_needs_overwrite(tiny, tokens_dir, tmp_path):
+    run = tmp_path / "run"
+    _train(tiny, tokens_dir, run, "--max-steps", "4", "--save-every", "2")
+    refused = subprocess.run(
+        [sys.executable, str(ROOT / "jobs/train.py"), "--model", str(tiny), "--data",
+         str(tokens_dir), "--output", str(run), *SMALL, "--max-steps", "2"],
+        capture_output=True, text=True, cwd=ROOT,
+    )  # fmt: skip
+    assert refused.returncode == 2
+    assert "checkpoints up to step-0000004): --resume continues it" in refused.stderr
+    # Started over: neither the old log nor the old run's later checkpoints are left to mix in.
+    _train(tiny, tokens_dir, run, "--max-steps", "2", "--save-every", "2", "--overwrite")
+    assert len(_losses(run)) == 2
+    assert [p.name for p in (run / "checkpoints").iterdir()] == ["step-0000002"]
+
+
 @pytest.mark.slow
 def test_two_processes_give_the_loss_of_one(tiny, tokens_dir, tmp_path):
     # Without dropout the two runs draw no random numbers and must agree up to rounding.
