@@ -6,6 +6,7 @@ rows in = rows kept + rows rejected, in files and in bytes.
 
 from __future__ import annotations
 
+import sys
 from typing import Any
 
 from dataprep.decontaminate import DECONTAMINATION_REASONS
@@ -118,3 +119,22 @@ def format_funnel(funnel: dict) -> str:
             row(f"after {stage['stage']}", stage["out"], _skipped_note(stage))
     row("kept", funnel["kept"])
     return "\n".join(lines)
+
+
+def warn_if_nothing_kept(counts: dict) -> None:
+    """Warn on stderr when a run kept no file (the wrong input, most often).
+
+    `counts` as a stage records them: files and bytes `in`, `kept`, and `rejected` per reason.
+    """
+    came_in, kept, rejected = counts["in"], counts["kept"], counts["rejected"]
+    if kept["files"]:
+        return
+    if not came_in["files"]:
+        print("warning: kept no files: the input holds no rows", file=sys.stderr)
+        return
+    reason, most = max(rejected.items(), key=lambda item: item[1]["files"])
+    print(
+        f"warning: kept no files: all {came_in['files']:,} were rejected, most as {reason} "
+        f"({most['files']:,})",
+        file=sys.stderr,
+    )

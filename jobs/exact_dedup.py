@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pyspark.sql import SparkSession
 
 from dataprep.exact_dedup import EXACT_DEDUP_REASONS, exact_dedup
+from dataprep.funnel import warn_if_nothing_kept
 from dataprep.read import READ_REASONS, ReadConfig, read_dump, read_record
 from dataprep.session import run_job
 from dataprep.stage_output import StageOutput, run_stage
@@ -42,6 +43,7 @@ def main(spark: SparkSession, job: ExactDedupJob) -> None:
         source=job.read.input,
     )
     print(json.dumps(record["counts"], indent=2))
+    warn_if_nothing_kept(record["counts"])
 
 
 if __name__ == "__main__":

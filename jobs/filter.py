@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pyspark.sql import SparkSession
 
 from dataprep.filters import FILTER_REASONS, FilterConfig, codex_filters, skipped_filters
+from dataprep.funnel import warn_if_nothing_kept
 from dataprep.read import READ_REASONS, ReadConfig, read_dump, read_record
 from dataprep.session import run_job
 from dataprep.stage_output import StageOutput, run_stage
@@ -44,6 +45,7 @@ def main(spark: SparkSession, job: FilterJob) -> None:
         source=job.read.input,
     )
     print(json.dumps(record["counts"], indent=2))
+    warn_if_nothing_kept(record["counts"])
     if skipped := skipped_filters(job.filters):
         print(f"skipped (no --tokenizer): {', '.join(skipped)}")
 

@@ -20,6 +20,7 @@ from pyspark.sql import DataFrame, SparkSession
 
 from dataprep.cli import option
 from dataprep.exact_dedup import EXACT_DEDUP_REASONS, exact_dedup
+from dataprep.funnel import warn_if_nothing_kept
 from dataprep.near_dedup.stage import NEAR_DEDUP_REASONS, NearDedupConfig, near_dedup
 from dataprep.read import READ_REASONS, ReadConfig, read_dump, read_record
 from dataprep.session import run_job
@@ -74,6 +75,7 @@ def main(spark: SparkSession, job: NearDedupJob) -> None:
         details=details,
     )
     print(json.dumps({"counts": record["counts"], **record.get("details", {})}, indent=2))
+    warn_if_nothing_kept(record["counts"])
 
 
 if __name__ == "__main__":

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from pyspark.sql import SparkSession
 
-from dataprep.funnel import format_funnel
+from dataprep.funnel import format_funnel, warn_if_nothing_kept
 from dataprep.pipeline import PipelineConfig, run_pipeline
 from dataprep.session import run_job
 from dataprep.stats import format_headline
@@ -24,6 +24,9 @@ def main(spark: SparkSession, config: PipelineConfig) -> None:
     """Run the pipeline and print its funnel."""
     funnel = run_pipeline(spark, config)
     print(format_funnel(funnel))
+    warn_if_nothing_kept(
+        {"in": funnel["input"], "kept": funnel["kept"], "rejected": funnel["rejected"]}
+    )
     if near := funnel.get("near_dedup"):
         print(
             f"near dedup: {near['bands']} x {near['rows']} bands, "

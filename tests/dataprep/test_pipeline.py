@@ -10,10 +10,11 @@ import shutil
 
 import pyarrow.parquet as pq
 import pytest
-from conftest import raw_row, write_jsonl_gz
+from conftest import load_job, raw_row, write_jsonl_gz
 from pyspark.sql import functions as F
 from transformers import AutoTokenizer
 
+from dataprep.cli import parse_config
 from dataprep.filters import FilterConfig
 from dataprep.funnel import format_funnel
 from dataprep.near_dedup.shingles import jaccard, tokens
@@ -270,3 +271,14 @@ def test_two_pass_recipe_trains_the_ratio_filters_tokenizer(spark, tmp_path):
 
 def _cjk(rng: random.Random, n: int) -> str:
     return "".join(chr(0x4E00 + rng.randrange(20_000)) for _ in range(n))
+
+
+def test_a_job_that_keeps_nothing_says_so(spark, tmp_path, capsys):
+    dump = tmp_path / "dump"
+    dump.mkdir()
+    (dump / "a.jsonl").write_text('not json\n{"cut": \n{"repo_name": "u/r"}\n')
+    job = load_job("filter.py")
+    argv = ["--input", str(dump), "--output", str(tmp_path / "out")]
+    job.main(spark, parse_config(job.FilterJob, None, argv))
+    err = capsys.readouterr().err
+    assert "warning: kept no files: all 3 were rejected, most as malformed_json (2)" in err
