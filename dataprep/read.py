@@ -82,8 +82,8 @@ def read_record(spark: SparkSession, config: ReadConfig) -> dict:
 def read_dump(spark: SparkSession, config: ReadConfig) -> DataFrame:
     """Rows of the dump: the raw columns, `raw`, `source_file`, `hash`, `id` and `reason`."""
     files, fmt = _data_files(Storage(spark), config)
-    json = fmt == "json"
-    rows = _json_lines(spark, files) if json else _parquet_rows(spark, files, config.input)
+    is_json = fmt == "json"
+    rows = _json_lines(spark, files) if is_json else _parquet_rows(spark, files, config.input)
     return _validate(rows, config.max_file_bytes)
 
 
