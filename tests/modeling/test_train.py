@@ -13,7 +13,9 @@ import torch
 from safetensors.torch import load_file
 from transformers import pipeline
 
+from dataprep.cli import UsageError
 from modeling.initialize import init_model
+from modeling.train import TrainConfig, train
 
 ROOT = Path(__file__).resolve().parents[2]
 # A small global batch in two passes, short sequences, logs every step, float32.
@@ -93,15 +95,12 @@ def test_stopped_and_resumed_run_matches_an_uninterrupted_one(tiny, data, reques
 
 def test_a_new_run_in_an_earlier_runs_output_needs_overwrite(tiny, tokens_dir, tmp_path):
     run = tmp_path / "run"
-    _train(tiny, tokens_dir, run, "--max-steps", "4", "--save-every", "2")
-    refused = subprocess.run(
-        [sys.executable, str(ROOT / "jobs/train.py"), "--model", str(tiny), "--data",
-         str(tokens_dir), "--output", str(run), *SMALL, "--max-steps", "2"],
-        capture_output=True, text=True, cwd=ROOT,
-    )  # fmt: skip
-    assert refused.returncode == 2
-    assert "checkpoints up to step-0000004): --resume continues it" in refused.stderr
-    # Started over: neither the old log nor the old run's later checkpoints are left to mix in.
+    (run / "checkpoints" / "step-0000009").mkdir(parents=True)
+    (run / "log.jsonl").write_text('{"step": 9, "loss": 1.0}\n')
+    earlier = TrainConfig(model=str(tiny), data=str(tokens_dir), output=str(run))
+    with pytest.raises(UsageError, match=r"up to step-0000009\): --resume continues it"):
+        train(earlier)
+    # Started over: neither the old log nor the old run's later checkpoint is left to mix in.
     _train(tiny, tokens_dir, run, "--max-steps", "2", "--save-every", "2", "--overwrite")
     assert len(_losses(run)) == 2
     assert [p.name for p in (run / "checkpoints").iterdir()] == ["step-0000002"]
