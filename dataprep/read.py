@@ -113,7 +113,7 @@ def _data_files(storage: Storage, config: ReadConfig) -> tuple[list[str], str]:
     if config.input_format != "auto":
         return files, config.input_format
     formats = {name: format_by_name(name) for name in files}
-    if storage.exists(config.input) and not storage.is_folder(config.input):
+    if files == [storage.qualify(config.input)]:  # the input names this file (no listing call)
         return files, formats[files[0]] or "json"
     kinds = sorted({fmt for fmt in formats.values() if fmt})
     others = [name for name, fmt in formats.items() if fmt is None]
