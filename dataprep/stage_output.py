@@ -261,24 +261,31 @@ def _refuse_overlap(storage: Storage, source: str, outputs: Iterable[str]) -> No
             )
 
 
-def _check_owner(storage: Storage, rejected: str, reasons: tuple[str, ...], owner: str) -> None:
-    """Refuse to replace rejected rows that another stage output wrote."""
+def _owners(storage: Storage, rejected: str, reasons: tuple[str, ...]) -> dict[str, str]:
+    """The stage output that wrote each rejected/reason=<code> folder there, by reason."""
+    owners = {}
     for reason in reasons:
         marker = f"{rejected}/reason={reason}/{_OWNER}"
-        if storage.exists(marker) and storage.read_text(marker) != owner:
+        if storage.exists(marker):
+            owners[reason] = storage.read_text(marker)
+    return owners
+
+
+def _check_owner(storage: Storage, rejected: str, reasons: tuple[str, ...], owner: str) -> None:
+    """Refuse to replace rejected rows that another stage output wrote."""
+    for reason, other in _owners(storage, rejected, reasons).items():
+        if other != owner:
             raise ConfigMismatch(
-                f"{rejected}/reason={reason} holds the rejected rows of "
-                f"{storage.read_text(marker)}, not of {owner}: give this stage its own --rejected"
+                f"{rejected}/reason={reason} holds the rejected rows of {other}, not of "
+                f"{owner}: give this stage its own --rejected"
             )
 
 
 def _drop_owned(storage: Storage, rejected: str, reasons: tuple[str, ...], owner: str) -> None:
     """Delete the rejected/reason=<code> folders that the stage output `owner` wrote there."""
-    for reason in reasons:
-        folder = f"{rejected}/reason={reason}"
-        marker = f"{folder}/{_OWNER}"
-        if storage.exists(marker) and storage.read_text(marker) == owner:
-            storage.delete(folder)
+    for reason, writer in _owners(storage, rejected, reasons).items():
+        if writer == owner:
+            storage.delete(f"{rejected}/reason={reason}")
 
 
 def _record(storage: Storage, output: str) -> dict:
