@@ -164,11 +164,15 @@ def token_ratio_array(contents: pa.Array, tokenizer: Tokenizer) -> pa.Array:
     return pa.array(ratios, type=pa.float64())
 
 
-def tokenizer_file(path: str) -> Path:
+# The file a tokenizer folder holds (transformers' and `tokenizers`' own format).
+TOKENIZER_JSON = "tokenizer.json"
+
+
+def tokenizer_file(path: str | Path) -> Path:
     """The tokenizer.json at `path`: a folder holding it, or the file itself."""
     file = Path(path)
     if file.is_dir():
-        file = file / "tokenizer.json"
+        file = file / TOKENIZER_JSON
     if not file.is_file():
         raise MissingInput(
             f"no tokenizer at {path!r} (tokenizer.json missing): expected a folder holding "

@@ -28,6 +28,7 @@ from pyspark.sql import functions as F
 from dataprep.cli import UsageError, check_options, option
 from dataprep.decontaminate import DECONTAMINATION_REASONS, decontaminate
 from dataprep.exact_dedup import EXACT_DEDUP_REASONS, exact_dedup
+from dataprep.features import TOKENIZER_JSON
 from dataprep.filters import FILTER_REASONS, FilterConfig, codex_filters, skipped_filters
 from dataprep.funnel import build_funnel
 from dataprep.near_dedup.stage import NEAR_DEDUP_REASONS, NearDedupConfig, near_dedup
@@ -185,7 +186,7 @@ def _with_trained_tokenizer(
     local = Path(qualified.removeprefix("file:"))
     tokenizer = local / "tokenizer"
     _prepare_stage(spark, config, f"{workdir}/first_pass")
-    if not (tokenizer / "tokenizer.json").exists():
+    if not (tokenizer / TOKENIZER_JSON).exists():
         train_tokenizer(
             local / "first_pass" / "filtered",
             tokenizer,

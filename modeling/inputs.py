@@ -13,17 +13,17 @@ from pathlib import Path
 from transformers import AutoConfig
 
 from dataprep.cli import MissingInput, UsageError
+from dataprep.features import TOKENIZER_JSON, tokenizer_file
 from dataprep.pretokenize import load_meta
 from dataprep.tokenizer import tokenizer_fingerprint
 
-TOKENIZER_FILE = "tokenizer.json"
 CONFIG_FILE = "config.json"
 
 
 def model_folder(path: str | Path) -> Path:
     """`path` as a folder that holds a model and its tokenizer; MissingInput if it does not."""
     folder = Path(path)
-    for name in (CONFIG_FILE, TOKENIZER_FILE):
+    for name in (CONFIG_FILE, TOKENIZER_JSON):
         if not (folder / name).is_file():
             raise MissingInput(
                 f"no model at {path} ({name} missing): make one with jobs/init_model.py"
@@ -53,10 +53,11 @@ def check_tokens(tokens_dir: str | Path, model_dir: str | Path, splits: Iterable
         )
     # The model's tokenizer.json is the tokens' tokenizer as jobs/init_model.py saved it, maybe
     # with another transformers: compared by what fixes the ids, not byte for byte.
-    text = (Path(model_dir) / TOKENIZER_FILE).read_text(encoding="utf-8")
-    if tokenizer_fingerprint(text) != meta.get("tokenizer_fingerprint"):
+    model_tokenizer = tokenizer_file(model_dir)
+    fingerprint = tokenizer_fingerprint(model_tokenizer.read_text(encoding="utf-8"))
+    if fingerprint != meta.get("tokenizer_fingerprint"):
         raise UsageError(
             f"the tokens in {tokens_dir} were made with another tokenizer than the model's "
-            f"({Path(model_dir) / TOKENIZER_FILE}): run jobs/pretokenize.py again with "
+            f"({model_tokenizer}): run jobs/pretokenize.py again with "
             f"--tokenizer {model_dir}, or use a model initialised from the tokens' tokenizer"
         )
