@@ -32,8 +32,11 @@ from modeling.metrics import flops_per_token, mfu, non_embedding_params, peak_fl
 from modeling.optim import adamw, cosine_schedule
 
 CHECKPOINTS = "checkpoints"
+LOG = "log.jsonl"
+TENSORBOARD = "tensorboard"
+RUN_CONFIG = "train_config.json"
 # What a run writes in --output besides the final model.
-RUN_FILES = (CHECKPOINTS, "log.jsonl", "tensorboard", "train_config.json")
+RUN_FILES = (CHECKPOINTS, LOG, TENSORBOARD, RUN_CONFIG)
 
 
 @dataclass(frozen=True)
@@ -361,9 +364,9 @@ class _Log:
         self.main = accelerator.is_main_process
         if self.main:
             output.mkdir(parents=True, exist_ok=True)
-            self.jsonl = (output / "log.jsonl").open("a", encoding="utf-8")
-            self.board = SummaryWriter(str(output / "tensorboard"))
-            (output / "train_config.json").write_text(json.dumps(asdict(config), indent=2) + "\n")
+            self.jsonl = (output / LOG).open("a", encoding="utf-8")
+            self.board = SummaryWriter(str(output / TENSORBOARD))
+            (output / RUN_CONFIG).write_text(json.dumps(asdict(config), indent=2) + "\n")
 
     def write(self, metrics: dict) -> None:
         """Append one record to both logs."""
