@@ -37,7 +37,7 @@ from dataprep.split import SplitConfig, write_splits
 from dataprep.stage_output import finished_stage, run_stage, write_table
 from dataprep.stats import write_stats
 from dataprep.storage import Storage
-from dataprep.tokenizer import MIN_VOCAB_SIZE, train_tokenizer
+from dataprep.tokenizer import MIN_VOCAB_SIZE, N_EXAMPLES, VOCAB_SIZE, train_tokenizer
 
 
 @dataclass(frozen=True)
@@ -61,12 +61,12 @@ class PipelineConfig:
         "pipeline with that tokenizer (local workdir; excludes --tokenizer)",
     )
     tokenizer_vocab_size: int = option(
-        32_768,
+        VOCAB_SIZE,
         help="vocabulary of --train-tokenizer's tokenizer",
         minimum=MIN_VOCAB_SIZE,
     )
     tokenizer_examples: int = option(
-        200_000, help="files --train-tokenizer trains on, at most", minimum=1
+        N_EXAMPLES, help="files --train-tokenizer trains on, at most", minimum=1
     )
     overwrite: bool = option(
         False, help="replace outputs that were made with another configuration"

@@ -31,6 +31,9 @@ EOS = "<|endoftext|>"
 MODEL_MAX_LENGTH = 1024
 # The 256 byte symbols and <|endoftext|>: a smaller vocabulary would still hold all of them.
 MIN_VOCAB_SIZE = 257
+# CodeParrot's tokenizer: a 32,768-token vocabulary learnt from 200,000 files.
+VOCAB_SIZE = 32_768
+N_EXAMPLES = 200_000
 
 
 def tokenizer_fingerprint(tokenizer_json: str) -> str:
@@ -108,8 +111,8 @@ def train_tokenizer(
     data: str | Path,
     output: str | Path,
     *,
-    vocab_size: int = 32_768,
-    n_examples: int = 200_000,
+    vocab_size: int = VOCAB_SIZE,
+    n_examples: int = N_EXAMPLES,
     show_progress: bool = True,
 ) -> tuple[PreTrainedTokenizerFast, dict]:
     """Train on up to `n_examples` files under `data`; save where AutoTokenizer loads it.

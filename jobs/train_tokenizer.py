@@ -24,6 +24,8 @@ from dataprep.cli import (
 )
 from dataprep.tokenizer import (
     MIN_VOCAB_SIZE,
+    N_EXAMPLES,
+    VOCAB_SIZE,
     content_dataset,
     measure_tokenizer,
     train_tokenizer,
@@ -37,12 +39,12 @@ class TrainTokenizerJob:
     data: str = option(help="folder of Parquet shards with a `content` column (W/clean/train)")
     output: str = option(help="folder to save the tokenizer in (W/tokenizer)")
     vocab_size: int = option(
-        32_768,
+        VOCAB_SIZE,
         help="vocabulary size, special token included (at least the 256 bytes and that token)",
         minimum=MIN_VOCAB_SIZE,
     )
     n_examples: int = option(
-        200_000, help="files to train on, at most (CodeParrot: 200,000)", minimum=1
+        N_EXAMPLES, help="files to train on, at most (CodeParrot: 200,000)", minimum=1
     )
     valid: str | None = option(
         None, help="held-out shards to measure on (default: the `valid` folder beside --data)"
