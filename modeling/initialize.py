@@ -1,11 +1,11 @@
-"""A freshly initialised model directory: config from a preset, weights, and the tokenizer."""
+"""Model folders: a fresh one from a preset (config, weights, tokenizer), and loading one."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 import torch
-from transformers import AutoTokenizer, GPT2LMHeadModel
+from transformers import AutoModelForCausalLM, AutoTokenizer, GPT2LMHeadModel, PreTrainedModel
 
 from dataprep.cli import UsageError
 from dataprep.features import tokenizer_file
@@ -30,4 +30,14 @@ def init_model(
     model = GPT2LMHeadModel(config)
     model.save_pretrained(str(output))
     tokenizer.save_pretrained(str(output))
+    return model
+
+
+def load_model(model_dir: str | Path, **kwargs) -> PreTrainedModel:
+    """The causal LM in `model_dir` (`from_pretrained` keywords pass through), loss named."""
+    model = AutoModelForCausalLM.from_pretrained(str(model_dir), **kwargs)
+    if getattr(model, "loss_type", None) is None:
+        # transformers picks the loss by class name, and "GPT2LMHeadModel" names none of its
+        # table: every run warned of an unrecognized `loss_type=None` and fell back to this.
+        model.loss_type = "ForCausalLM"
     return model

@@ -21,12 +21,13 @@ from accelerate import Accelerator, PartialState
 from accelerate.utils import GradientAccumulationPlugin, set_seed
 from torch.utils.tensorboard import SummaryWriter
 from tqdm.auto import tqdm
-from transformers import AutoModelForCausalLM, AutoTokenizer
+from transformers import AutoTokenizer
 
 from dataprep.cli import UsageError, check_options, option
 from dataprep.pretokenize import META
 from modeling.data.sources import DataPosition, PackedSource, StreamSource
 from modeling.evaluation.validation import evaluate
+from modeling.initialize import load_model
 from modeling.inputs import check_tokens, model_folder, sequence_length
 from modeling.metrics import flops_per_token, mfu, non_embedding_params, peak_flops
 from modeling.optim import adamw, cosine_schedule
@@ -222,7 +223,7 @@ def train(config: TrainConfig) -> dict:
             else:
                 path.unlink()
     accelerator.wait_for_everyone()
-    model = AutoModelForCausalLM.from_pretrained(config.model, attn_implementation=config.attn)
+    model = load_model(config.model, attn_implementation=config.attn)
     if config.gradient_checkpointing:
         # transformers 5.2x renamed it; the GPU machines' 5.17 has only the old name.
         enable = getattr(model, "activation_checkpointing_enable", None)

@@ -8,13 +8,14 @@ from pathlib import Path
 import torch
 from accelerate import Accelerator
 from torch.utils.data import DataLoader
-from transformers import AutoModelForCausalLM, AutoTokenizer
+from transformers import AutoTokenizer
 
 from dataprep.cli import UsageError
 from dataprep.pretokenize import META
 from modeling.data.constant_length import ConstantLengthDataset
 from modeling.data.packed import PackedWindows
 from modeling.data.sources import MODEL_INPUTS
+from modeling.initialize import load_model
 from modeling.inputs import check_tokens, model_folder, sequence_length
 
 
@@ -81,5 +82,5 @@ def validation_loss(
             world_size=accelerator.num_processes,
         )
         loader = DataLoader(sequences, batch_size=batch_size)
-    model = accelerator.prepare(AutoModelForCausalLM.from_pretrained(model_dir))
+    model = accelerator.prepare(load_model(model_dir))
     return evaluate(accelerator, model, loader, max_batches)

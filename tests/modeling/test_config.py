@@ -5,10 +5,11 @@ from __future__ import annotations
 import pytest
 import torch
 from transformers import AutoModelForCausalLM, AutoTokenizer, GPT2LMHeadModel
+from transformers.loss.loss_utils import LOSS_MAPPING
 
 from dataprep.tokenizer import EOS
 from modeling.config import PRESETS, model_config, padded
-from modeling.initialize import init_model
+from modeling.initialize import init_model, load_model
 
 
 def test_presets_have_codeparrots_shapes():
@@ -46,6 +47,19 @@ def test_saved_directory_loads_with_its_tokenizer(tokenizer_dir, tmp_path):
     # Packed windows hold eos tokens, never padding: a pad id equal to eos would only warn.
     assert model.config.pad_token_id is None
     assert model.config.scale_attn_by_inverse_layer_idx and model.config.reorder_and_upcast_attn
+
+
+def test_loaded_model_has_a_named_loss(tokenizer_dir, tmp_path):
+    init_model(tokenizer_dir, "tiny", tmp_path / "model")
+    model = load_model(tmp_path / "model")
+    # A name transformers knows: with none it warns on the first loss of every run.
+    assert model.loss_type in LOSS_MAPPING
+    ids = torch.randint(0, 600, (2, 32), generator=torch.Generator().manual_seed(0))
+    output = model(input_ids=ids, labels=ids)
+    next_token = torch.nn.functional.cross_entropy(
+        output.logits[:, :-1].flatten(0, 1), ids[:, 1:].flatten()
+    )
+    torch.testing.assert_close(output.loss, next_token)
 
 
 @pytest.mark.parametrize("preset", ["tiny", "codeparrot-small"])
