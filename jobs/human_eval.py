@@ -89,11 +89,13 @@ def _generate(job: HumanEvalJob, problems: dict[str, dict]) -> list[dict] | None
     """Completions of this process's share of the problems, gathered on the main process."""
     from accelerate import Accelerator
     from accelerate.utils import gather_object
-    from transformers import AutoModelForCausalLM, AutoTokenizer
+    from transformers import AutoTokenizer
+
+    from modeling.initialize import load_model
 
     accelerator = Accelerator()
     tokenizer = AutoTokenizer.from_pretrained(job.model)
-    model = AutoModelForCausalLM.from_pretrained(job.model).to(accelerator.device).eval()
+    model = load_model(job.model).to(accelerator.device).eval()
     sampling = Sampling(
         job.n_samples, job.batch_size, job.temperature, job.top_p, job.max_new_tokens
     )

@@ -11,9 +11,10 @@ from __future__ import annotations
 import argparse
 
 import torch
-from transformers import AutoModelForCausalLM, AutoTokenizer
+from transformers import AutoTokenizer
 
 from dataprep.cli import UsageError, user_errors
+from modeling.initialize import load_model
 from modeling.inputs import model_folder
 
 
@@ -40,7 +41,7 @@ def generate(
 ) -> str:
     """The prompt's completion (the new text only)."""
     tokenizer = AutoTokenizer.from_pretrained(str(model_folder(model_dir)))
-    model = AutoModelForCausalLM.from_pretrained(model_dir).eval()
+    model = load_model(model_dir).eval()
     ids = prompt_ids(tokenizer, prompt, model.config.n_positions, max_new_tokens)
     torch.manual_seed(seed)
     sampling = (
