@@ -12,7 +12,8 @@ process computes at once and the gradient accumulation makes up the rest. Each o
 overrides the recipe. Writes <output>/log.jsonl and <output>/tensorboard (loss, lr, grad
 norm, tokens/s, MFU, data wait, valid loss and perplexity), <output>/checkpoints/step-N
 (--resume continues from the latest; --overwrite starts over in an output that holds an
-earlier run), and at the end the model and tokenizer in <output>.
+earlier run, deleting its checkpoints, logs and final weights), and at the end the model and
+tokenizer in <output>: until then, no weights there say the run has not finished.
 """
 
 from __future__ import annotations

@@ -38,6 +38,9 @@ TENSORBOARD = "tensorboard"
 RUN_CONFIG = "train_config.json"
 # What a run writes in --output besides the final model.
 RUN_FILES = (CHECKPOINTS, LOG, TENSORBOARD, RUN_CONFIG)
+# The final model's weights (save_pretrained: one file, or shards and their index); their
+# presence is what says a run in --output finished.
+WEIGHT_FILES = ("model.safetensors", "model-*-of-*.safetensors", "model.safetensors.index.json")
 
 
 @dataclass(frozen=True)
@@ -128,7 +131,9 @@ class TrainConfig:
     log_every: int = option(10, help="log every this many steps", minimum=1)
     resume: bool = option(False, help="continue from the latest checkpoint under --output")
     overwrite: bool = option(
-        False, help="start over in an --output that holds an earlier run, deleting its checkpoints"
+        False,
+        help="start over in an --output that holds an earlier run, deleting its checkpoints, "
+        "logs and final weights",
     )
     seed: int = option(1, help="seed of data order, dropout and everything random")
 
@@ -172,7 +177,17 @@ def _earlier_run(config: TrainConfig) -> list[Path]:
             "--resume continues it, --overwrite starts over and deletes it, or choose another "
             "--output"
         )
-    return earlier
+    return earlier + _final_weights(output, config.model)
+
+
+def _final_weights(output: Path, start: str) -> list[Path]:
+    """The weights a finished earlier run left in `output`, unless they are this run's start.
+
+    Left in place, an interrupted new run would look finished, with the old run's model.
+    """
+    if output.resolve() == Path(start).resolve():
+        return []
+    return sorted({path for pattern in WEIGHT_FILES for path in output.glob(pattern)})
 
 
 def checkpoints(output: str | Path) -> list[Path]:

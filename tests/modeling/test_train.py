@@ -100,10 +100,29 @@ def test_a_new_run_in_an_earlier_runs_output_needs_overwrite(tiny, tokens_dir, t
     earlier = TrainConfig(model=str(tiny), data=str(tokens_dir), output=str(run))
     with pytest.raises(UsageError, match=r"up to step-0000009\): --resume continues it"):
         train(earlier)
-    # Started over: neither the old log nor the old run's later checkpoint is left to mix in.
-    _train(tiny, tokens_dir, run, "--max-steps", "2", "--save-every", "2", "--overwrite")
+    (run / "model.safetensors").write_bytes(b"the earlier run's final weights")
+    # Started over and stopped early: neither the old log nor the old run's later checkpoint
+    # is left to mix in, nor its final weights to pass the unfinished run off as finished.
+    again = ("--max-steps", "4", "--save-every", "2", "--stop-at-step", "2", "--overwrite")
+    _train(tiny, tokens_dir, run, *again)
     assert len(_losses(run)) == 2
     assert [p.name for p in (run / "checkpoints").iterdir()] == ["step-0000002"]
+    assert not (run / "model.safetensors").exists()
+
+
+def test_overwrite_in_the_model_folder_keeps_the_weights_it_starts_from(tiny, tokens_dir, tmp_path):
+    model = tmp_path / "model"
+    model.mkdir()
+    for file in tiny.iterdir():
+        (model / file.name).write_bytes(file.read_bytes())
+    (model / "log.jsonl").write_text('{"step": 9, "loss": 1.0}\n')
+    # The first step's learning rate is 0 (warmup): the second one moves the weights.
+    _train(model, tokens_dir, model, "--max-steps", "2", "--save-every", "0", "--overwrite")
+    assert len(_losses(model)) == 2
+    assert not torch.equal(
+        load_file(model / "model.safetensors")["transformer.wte.weight"],
+        load_file(tiny / "model.safetensors")["transformer.wte.weight"],
+    )
 
 
 @pytest.mark.slow
