@@ -1,9 +1,9 @@
 """GPT-2 configurations built in code (no hub): CodeParrot's shapes and stability flags.
 
 Both of CodeParrot's flags are on in every preset:
-- `scale_attn_by_inverse_layer_idx` divides the attention scores of layer i by i + 1. In
-  current transformers it is folded into the attention's `scaling`, so eager, SDPA and flash
-  attention all apply it.
+- `scale_attn_by_inverse_layer_idx` divides the attention scores of layer i by i + 1. From
+  transformers 5.4 it is folded into the attention's `scaling`, so eager, SDPA and flash
+  attention all apply it (before, SDPA ignored it: hence the lower bound in pyproject.toml).
 - `reorder_and_upcast_attn` computes the scores with `baddbmm` and the softmax in float32.
   Only eager attention has that code path; SDPA and flash ignore the flag and rely on their
   own fused kernels, which keep the softmax in float32 internally. In float32 both give the
