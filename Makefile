@@ -1,6 +1,6 @@
 # The two commands of the README: `make demo` and `make test`. Both set everything up.
 PYTHON ?= python3
-VENV   := .venv
+VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 # Class data sharing for the venv's Spark launchers (see SPARK_ENV below).
@@ -12,8 +12,10 @@ DEMO_SIZE ?= 64MB
 DEMO_STEPS ?= 200
 # Extra pip arguments for torch, e.g. "--index-url https://download.pytorch.org/whl/cpu".
 PIP_TORCH_ARGS ?=
+# Extra pip arguments for the project, e.g. "-c constraints.txt" (test-lowest below).
+PIP_PROJECT_ARGS ?=
 
-.PHONY: install demo test lint clean
+.PHONY: install demo test test-lowest lint clean
 
 # spark-env.sh of the venv's PySpark, which its launchers (spark-submit, spark-class, the
 # gateway of an in-process session) source first: driver and executors get this venv's Python.
@@ -48,7 +50,7 @@ $(STAMP): pyproject.toml Makefile
 	# torch first, pinned: an unpinned torch would pull a multi-GB CUDA build. This project's
 	# machines hold its CPU wheel locally; elsewhere PIP_TORCH_ARGS points pip at PyTorch's.
 	$(BIN)/pip install --quiet $(PIP_TORCH_ARGS) torch==2.13.0
-	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/pip install --quiet $(PIP_PROJECT_ARGS) -e '.[dev]'
 	# Make .venv/bin/spark-submit work without activating the venv: its launcher looks for
 	# Spark in bin/spark-distribution before asking `python3` (maybe not this one) to import
 	# pyspark; then spark-env.sh (SPARK_ENV above), and log4j2.properties (unless you have
@@ -98,6 +100,12 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/pytest
+
+# The suite in .venv-lowest, on the lowest version pyproject.toml allows of each runtime
+# dependency (torch: the CPU build above): what shows that those bounds are true.
+test-lowest:
+	$(PYTHON) .ci/lowest_versions.py > .venv-lowest.txt
+	$(MAKE) test VENV=.venv-lowest PIP_PROJECT_ARGS="-c $(CURDIR)/.venv-lowest.txt"
 
 lint: $(STAMP)
 	$(BIN)/ruff check . && $(BIN)/ruff format --check .
