@@ -25,9 +25,9 @@ def lowest_pins(requirements: list[str]) -> list[str]:
     pins = []
     for requirement in requirements:
         name, _, specifiers = _REQUIREMENT.match(requirement).groups()
-        lower = [s.strip()[2:] for s in specifiers.split(",") if s.strip().startswith(">=")]
         if name.lower() in UNPINNED:
             continue
+        lower = [s.strip()[2:] for s in specifiers.split(",") if s.strip().startswith(">=")]
         if not lower:
             raise SystemExit(f"pyproject.toml: {requirement!r} has no lower bound (>=)")
         pins.append(f"{name}=={lower[0]}")

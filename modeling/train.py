@@ -22,6 +22,7 @@ from accelerate.utils import GradientAccumulationPlugin, set_seed
 from torch.utils.tensorboard import SummaryWriter
 from tqdm.auto import tqdm
 from transformers import AutoTokenizer
+from transformers.utils import SAFE_WEIGHTS_INDEX_NAME, SAFE_WEIGHTS_NAME
 
 from dataprep.cli import UsageError, check_options, option
 from dataprep.pretokenize import META
@@ -40,7 +41,7 @@ RUN_CONFIG = "train_config.json"
 RUN_FILES = (CHECKPOINTS, LOG, TENSORBOARD, RUN_CONFIG)
 # The final model's weights (save_pretrained: one file, or shards and their index); their
 # presence is what says a run in --output finished.
-WEIGHT_FILES = ("model.safetensors", "model-*-of-*.safetensors", "model.safetensors.index.json")
+WEIGHT_FILES = (SAFE_WEIGHTS_NAME, SAFE_WEIGHTS_INDEX_NAME, "model-*-of-*.safetensors")
 
 
 @dataclass(frozen=True)

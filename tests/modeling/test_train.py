@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import socket
 import subprocess
 import sys
@@ -111,10 +112,7 @@ def test_a_new_run_in_an_earlier_runs_output_needs_overwrite(tiny, tokens_dir, t
 
 
 def test_overwrite_in_the_model_folder_keeps_the_weights_it_starts_from(tiny, tokens_dir, tmp_path):
-    model = tmp_path / "model"
-    model.mkdir()
-    for file in tiny.iterdir():
-        (model / file.name).write_bytes(file.read_bytes())
+    model = shutil.copytree(tiny, tmp_path / "model")
     (model / "log.jsonl").write_text('{"step": 9, "loss": 1.0}\n')
     # The first step's learning rate is 0 (warmup): the second one moves the weights.
     _train(model, tokens_dir, model, "--max-steps", "2", "--save-every", "0", "--overwrite")
@@ -130,10 +128,7 @@ def test_two_processes_give_the_loss_of_one(tiny, tokens_dir, tmp_path):
     # Without dropout the two runs draw no random numbers and must agree up to rounding.
     config = json.loads((tiny / "config.json").read_text())
     config |= {"resid_pdrop": 0.0, "embd_pdrop": 0.0, "attn_pdrop": 0.0}
-    model = tmp_path / "model"
-    model.mkdir()
-    for file in tiny.iterdir():
-        (model / file.name).write_bytes(file.read_bytes())
+    model = shutil.copytree(tiny, tmp_path / "model")
     (model / "config.json").write_text(json.dumps(config))
     _train(model, tokens_dir, tmp_path / "one", "--max-steps", "6")
     _train(model, tokens_dir, tmp_path / "two", "--max-steps", "6", processes=2)
