@@ -27,8 +27,8 @@ class PackedWindows(Dataset):
     """Windows of `seq_len` tokens over the token shards of one split."""
 
     def __init__(self, tokens_dir: str | Path, split: str, seq_len: int) -> None:
+        self.tokens_dir, self.split, self.seq_len = tokens_dir, split, seq_len
         self.shards = open_shards(tokens_dir, split)
-        self.seq_len = seq_len
         sizes = np.array([len(s) for s in self.shards], dtype=np.int64)
         self.starts = np.concatenate([[0], np.cumsum(sizes)])
         self.n_tokens = int(self.starts[-1])
@@ -40,6 +40,16 @@ class PackedWindows(Dataset):
 
     def __len__(self) -> int:
         return self.n_tokens // self.seq_len
+
+    def __getstate__(self) -> dict:
+        # A memory map pickles as a copy of its data. DataLoader workers that do not fork
+        # (spawn on macOS, forkserver by default from Python 3.14) receive the dataset
+        # pickled, so they reopen the files instead.
+        return {k: v for k, v in self.__dict__.items() if k != "shards"}
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
+        self.shards = open_shards(self.tokens_dir, self.split)
 
     def tokens(self, start: int, stop: int) -> np.ndarray:
         """Tokens [start, stop) of the split's stream, as int64."""

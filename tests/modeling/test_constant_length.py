@@ -74,9 +74,15 @@ def test_resumes_exactly_from_a_saved_position(clean, tokenizer):
             np.testing.assert_array_equal(a, b)
             assert pa_ == pb
     data.resume({0: first[9][1]})
-    batch = next(iter(DataLoader(data, batch_size=1)))
-    np.testing.assert_array_equal(batch["input_ids"][0].numpy(), first[10][0])
-    assert torch.equal(batch["position"][0], first[10][1].as_tensor())
+    # In this process, and in a worker started by forkserver (Python 3.14's default), which
+    # gets the resumed dataset pickled.
+    for loader in (
+        DataLoader(data, batch_size=1),
+        DataLoader(data, batch_size=1, num_workers=1, multiprocessing_context="forkserver"),
+    ):
+        batch = next(iter(loader))
+        np.testing.assert_array_equal(batch["input_ids"][0].numpy(), first[10][0])
+        assert torch.equal(batch["position"][0], first[10][1].as_tensor())
 
 
 def test_infinite_mode_counts_epochs_and_reshuffles(clean, tokenizer):

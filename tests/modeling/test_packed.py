@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import pickle
+
 import numpy as np
 import pytest
+from torch.utils.data import DataLoader
 
 from dataprep.cli import UsageError
 from dataprep.pretokenize import open_shards
@@ -21,6 +24,21 @@ def test_windows_tile_the_stream_across_shards(tokens_dir):
     assert item["labels"] is item["input_ids"]
     with pytest.raises(IndexError):
         windows[len(windows)]
+
+
+def test_workers_that_do_not_fork_reopen_the_shards(tokens_dir):
+    """Workers started by forkserver (Python 3.14's default) get the dataset pickled: by its
+    files, not a copy of every token."""
+    windows = PackedWindows(tokens_dir, "train", 100)
+    copy = pickle.loads(pickle.dumps(windows))
+    assert all(shard.filename for shard in copy.shards)  # a memory map of the file again
+    token_bytes = sum(shard.nbytes for shard in windows.shards)
+    assert len(pickle.dumps(windows)) < token_bytes / 10
+    expected = [b["input_ids"] for b in DataLoader(windows, batch_size=4)]
+    workers = DataLoader(windows, batch_size=4, num_workers=1, multiprocessing_context="forkserver")
+    got = [b["input_ids"] for b in workers]
+    assert len(got) == len(expected)
+    assert all(g.equal(e) for g, e in zip(got, expected, strict=True))
 
 
 def test_too_short_a_split_is_refused(tokens_dir):
