@@ -62,10 +62,11 @@ class PackedSource:
         num_workers: int,
     ) -> None:
         windows = PackedWindows(data, "train", seq_len)
+        self.order = WindowOrder(len(windows), shuffle=shuffle, seed=seed)
         self.train = DataLoader(
             windows,
             batch_size=micro_batch,
-            sampler=WindowOrder(len(windows), shuffle=shuffle, seed=seed),
+            sampler=self.order,
             drop_last=True,
             num_workers=num_workers,
             pin_memory=torch.cuda.is_available(),
@@ -91,8 +92,10 @@ class PackedSource:
             loader = self.train
             if position.batches:
                 loader = accelerator.skip_first_batches(self.train, position.batches)
-            # The prepared loader hands the epoch to WindowOrder: the order of (seed, epoch).
             loader.set_epoch(position.epoch)
+            # The order of (seed, epoch), set on the sampler itself: with several processes a
+            # resumed loader wraps it too deep for the loader's set_epoch to reach it.
+            self.order.set_epoch(position.epoch)
             for batch in loader:
                 position.batches += 1
                 yield batch

@@ -1,0 +1,46 @@
+"""The training data sources as Accelerate shards them: a resumed process sees the batches an
+uninterrupted one would have."""
+
+from __future__ import annotations
+
+import itertools
+
+from accelerate.data_loader import prepare_data_loader, skip_first_batches
+
+from modeling.data.sources import DataPosition, PackedSource
+
+
+class _Process:
+    """What the sources use of an Accelerator, as process `index` of two."""
+
+    def __init__(self, index: int) -> None:
+        self.index = index
+
+    def prepare(self, *loaders):
+        return tuple(
+            prepare_data_loader(loader, num_processes=2, process_index=self.index)
+            for loader in loaders
+        )
+
+    def skip_first_batches(self, loader, n):
+        return skip_first_batches(loader, n)
+
+
+def _first_tokens(source, process, position, n):
+    batches = itertools.islice(source.batches(process, position), n)
+    return [batch["input_ids"][:, 0].tolist() for batch in batches]
+
+
+def test_a_process_resumed_in_a_later_epoch_keeps_that_epochs_order(tokens_dir):
+    for index in range(2):
+        process = _Process(index)
+        source = PackedSource(tokens_dir, 16, 2, shuffle=True, seed=1, num_workers=0)
+        source.prepare(process)
+        per_epoch = source.batches_per_epoch()
+        whole = _first_tokens(source, process, DataPosition(), 3 * per_epoch)
+        for epoch, done in ((1, 2), (1, per_epoch - 1), (2, 1)):
+            position = DataPosition()
+            position.epoch, position.batches = epoch, done
+            resumed = _first_tokens(source, process, position, 3)
+            start = epoch * per_epoch + done
+            assert resumed == whole[start : start + 3], (index, epoch, done)
