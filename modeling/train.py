@@ -126,11 +126,17 @@ class TrainConfig:
     )
     eval_batches: int = option(50, help="valid batches per evaluation, per process", minimum=1)
     save_every: int = option(
-        1000, help="checkpoint every this many steps and at the end (0: never)", minimum=0
+        1000,
+        help="checkpoint every this many steps and at the end (0: only at --stop-at-step)",
+        minimum=0,
     )
     keep_last: int = option(3, help="checkpoints to keep", minimum=1)
     log_every: int = option(10, help="log every this many steps", minimum=1)
-    resume: bool = option(False, help="continue from the latest checkpoint under --output")
+    resume: bool = option(
+        False,
+        help="continue from the latest checkpoint under --output (an empty --output starts at "
+        "step 0, so a preempted job can always pass it)",
+    )
     overwrite: bool = option(
         False,
         help="start over in an --output that holds an earlier run, deleting its checkpoints, "
@@ -164,12 +170,21 @@ def _earlier_run(config: TrainConfig) -> list[Path]:
 
     Without --overwrite or --resume it raises: a fresh run beside old checkpoints would append
     to their log, and --keep-last would delete its own checkpoints before the old run's later
-    ones.
+    ones. --resume with no checkpoint starts over, unless the earlier run finished.
     """
     output = Path(config.output)
     earlier = [output / name for name in RUN_FILES if (output / name).exists()]
-    if not earlier or config.resume:
+    if not earlier:
         return []
+    if config.resume:
+        if checkpoints(output):
+            return []
+        if _final_weights(output, config.model):
+            raise UsageError(
+                f"{output} holds a finished run and no checkpoint: nothing to resume "
+                "(--overwrite starts over and deletes it)"
+            )
+        return earlier  # stopped before its first checkpoint: it starts over, its log too
     if not config.overwrite:
         found = checkpoints(output)
         latest = f", checkpoints up to {found[-1].name}" if found else ""
@@ -261,6 +276,8 @@ def train(config: TrainConfig) -> dict:
     if config.resume and checkpoints(output):
         accelerator.load_state(str(checkpoints(output)[-1]))
         accelerator.print(f"resumed from {checkpoints(output)[-1]} at step {position.step}")
+    elif config.resume:
+        accelerator.print(f"nothing to resume in {output} yet: starting at step 0")
     per_epoch = source.batches_per_epoch()
     if per_epoch is not None and per_epoch < accumulation:
         raise UsageError(
@@ -317,8 +334,10 @@ def train(config: TrainConfig) -> dict:
                     "perplexity": metrics["perplexity"],
                 }
             )
-        if config.save_every and (
-            position.step % config.save_every == 0 or position.step == last_step
+        stopping = position.step == last_step < recipe.max_steps  # --stop-at-step's checkpoint
+        if stopping or (
+            config.save_every
+            and (position.step % config.save_every == 0 or position.step == last_step)
         ):
             source.checkpointing(accelerator, position)
             _save_checkpoint(accelerator, output, position.step, config.keep_last)
@@ -403,9 +422,22 @@ class _Log:
 
 
 def _save_checkpoint(accelerator: Accelerator, output: Path, step: int, keep_last: int) -> None:
-    accelerator.save_state(str(output / CHECKPOINTS / f"step-{step:07d}"))
+    """Save the training state as `step-N`, then drop all but the last `keep_last`.
+
+    The state is written aside and renamed when every process is done: a run killed while
+    saving leaves the previous checkpoint the newest, for --resume to continue from.
+    """
+    final = output / CHECKPOINTS / f"step-{step:07d}"
+    partial = final.with_name(f".partial-{final.name}")
+    if accelerator.is_main_process and partial.exists():
+        shutil.rmtree(partial)  # left by a run killed while saving this step
+    accelerator.wait_for_everyone()
+    accelerator.save_state(str(partial))
     accelerator.wait_for_everyone()
     if accelerator.is_main_process:
+        if final.exists():
+            shutil.rmtree(final)
+        partial.rename(final)
         for old in checkpoints(output)[:-keep_last]:
             shutil.rmtree(old)
 

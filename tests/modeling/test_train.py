@@ -16,7 +16,7 @@ from transformers import pipeline
 
 from dataprep.cli import UsageError
 from modeling.initialize import init_model
-from modeling.train import TrainConfig, train
+from modeling.train import TrainConfig, _save_checkpoint, checkpoints, train
 
 ROOT = Path(__file__).resolve().parents[2]
 # A small global batch in two passes, short sequences, logs every step, float32.
@@ -104,11 +104,59 @@ def test_a_new_run_in_an_earlier_runs_output_needs_overwrite(tiny, tokens_dir, t
     (run / "model.safetensors").write_bytes(b"the earlier run's final weights")
     # Started over and stopped early: neither the old log nor the old run's later checkpoint
     # is left to mix in, nor its final weights to pass the unfinished run off as finished.
-    again = ("--max-steps", "4", "--save-every", "2", "--stop-at-step", "2", "--overwrite")
+    # --stop-at-step checkpoints even with --save-every 0: the stop is there to resume later.
+    again = ("--max-steps", "4", "--save-every", "0", "--stop-at-step", "2", "--overwrite")
     _train(tiny, tokens_dir, run, *again)
     assert len(_losses(run)) == 2
     assert [p.name for p in (run / "checkpoints").iterdir()] == ["step-0000002"]
     assert not (run / "model.safetensors").exists()
+
+
+def test_resume_without_a_checkpoint_starts_over_unless_the_run_finished(
+    tiny, tokens_dir, tmp_path
+):
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "log.jsonl").write_text('{"step": 1, "loss": 9.0}\n')  # stopped before a checkpoint
+    _train(tiny, tokens_dir, run, "--max-steps", "2", "--save-every", "0", "--resume")
+    assert len(_losses(run)) == 2  # its own two steps, not appended to the earlier one
+    finished = TrainConfig(model=str(tiny), data=str(tokens_dir), output=str(run), resume=True)
+    with pytest.raises(UsageError, match="finished run and no checkpoint: nothing to resume"):
+        train(finished)
+
+
+class _DiesWhileSaving:
+    """An Accelerator, alone, whose save_state writes part of a checkpoint and fails."""
+
+    is_main_process = True
+
+    def wait_for_everyone(self) -> None:
+        pass
+
+    def save_state(self, folder: str) -> None:
+        Path(folder).mkdir(parents=True)
+        (Path(folder) / "model.safetensors").write_bytes(b"the first bytes")
+        raise OSError("no space left on device")
+
+
+class _Saves(_DiesWhileSaving):
+    def save_state(self, folder: str) -> None:
+        Path(folder).mkdir(parents=True)
+        (Path(folder) / "model.safetensors").write_bytes(b"all of it")
+
+
+def test_a_run_killed_while_saving_leaves_the_last_whole_checkpoint_newest(tmp_path):
+    _save_checkpoint(_Saves(), tmp_path, 4, keep_last=3)
+    with pytest.raises(OSError, match="no space"):
+        _save_checkpoint(_DiesWhileSaving(), tmp_path, 8, keep_last=3)
+    assert [p.name for p in checkpoints(tmp_path)] == ["step-0000004"]
+    _save_checkpoint(_Saves(), tmp_path, 8, keep_last=3)  # the resumed run saves step 8 again
+    assert [p.name for p in checkpoints(tmp_path)] == ["step-0000004", "step-0000008"]
+    assert (checkpoints(tmp_path)[-1] / "model.safetensors").read_bytes() == b"all of it"
+    assert sorted(p.name for p in (tmp_path / "checkpoints").iterdir()) == [
+        "step-0000004",
+        "step-0000008",
+    ]
 
 
 def test_overwrite_in_the_model_folder_keeps_the_weights_it_starts_from(tiny, tokens_dir, tmp_path):
