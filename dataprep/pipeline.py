@@ -34,7 +34,7 @@ from dataprep.funnel import build_funnel
 from dataprep.near_dedup.stage import NEAR_DEDUP_REASONS, NearDedupConfig, near_dedup
 from dataprep.read import READ_REASONS, ReadConfig, read_dump, read_record
 from dataprep.split import SplitConfig, write_splits
-from dataprep.stage_output import finished_stage, run_stage, write_table
+from dataprep.stage_output import finished_stage, refuse_foreign, run_stage, write_table
 from dataprep.stats import write_stats
 from dataprep.storage import Storage
 from dataprep.tokenizer import MIN_VOCAB_SIZE, N_EXAMPLES, VOCAB_SIZE, train_tokenizer
@@ -117,6 +117,7 @@ def run_pipeline(spark: SparkSession, config: PipelineConfig) -> dict:
     upstream = records[-1]["run_id"]
     split = finished_stage(storage, clean, split_config, upstream, config.overwrite)
     if split is None:
+        refuse_foreign(storage, clean, config.overwrite)
         split = write_splits(
             spark,
             kept,
@@ -226,4 +227,5 @@ def _near_dedup_stage(
         overwrite=config.overwrite,
         upstream=upstream,
         details=details,
+        also_writes=(f"{workdir}/near_dup_clusters",),
     )

@@ -196,21 +196,32 @@ def run_stage(
     upstream: str | None = None,
     details: dict | None = None,
     source: str | None = None,
+    also_writes: tuple[str, ...] = (),
 ) -> dict:
     """Reuse the finished stage at `output` if config and upstream match, else (re)write it.
 
     `upstream` identifies the input (a fingerprint of its files, or the run id of the stage
     that made it): when it changed, the stage is stale and runs again. `details` is a dict
     that `build_rows` may fill; it is recorded with the stage. `source`, the folder or file the
-    stage reads, must lie apart from its outputs, which a rewrite deletes.
+    stage reads, must lie apart from its outputs, which a rewrite deletes; so must the outputs
+    from each other, `also_writes` (folders `build_rows` writes itself) included.
     """
     storage = Storage(spark)
+    outputs = (output, rejected, *also_writes)
     if source is not None:
-        _refuse_overlap(storage, source, (output, rejected))
+        _refuse_overlap(storage, source, outputs)
+    for n, first in enumerate(outputs):
+        for second in outputs[n + 1 :]:
+            if _overlap(storage, first, second):
+                raise UsageError(
+                    f"{first} and {second} overlap: each output of a stage needs a folder of "
+                    "its own, as writing one replaces it"
+                )
     done = finished_stage(storage, output, config, upstream, overwrite, rejected)
     if done is not None:
         print(f"{output}: done before with these settings and input; reused", file=sys.stderr)
         return done
+    refuse_foreign(storage, output, overwrite)
     rows = build_rows()
     return write_stage(
         spark,
@@ -247,14 +258,33 @@ def write_table(spark: SparkSession, frame: DataFrame, path: str) -> None:
     storage.rename(tmp, path)
 
 
+def refuse_foreign(storage: Storage, output: str, overwrite: bool) -> None:
+    """Raise UsageError if `output` holds files that no stage wrote, unless `overwrite`.
+
+    A stage replaces its output folder whole: a mistyped --output must not delete a user's
+    files. (A run killed between moving its rows in and writing their record leaves such a
+    folder too; --overwrite replaces it.)
+    """
+    if overwrite or _record(storage, output) or not storage.holds_anything(output):
+        return
+    raise UsageError(
+        f"{output} already holds files that no stage wrote: choose another output folder, or "
+        "--overwrite to replace them"
+    )
+
+
+def _overlap(storage: Storage, first: str, second: str) -> bool:
+    """Whether two paths are the same folder or one lies inside the other."""
+    a, b = storage.qualify(first), storage.qualify(second)
+    return a == b or a.startswith(f"{b}/") or b.startswith(f"{a}/")
+
+
 def _refuse_overlap(storage: Storage, source: str, outputs: Iterable[str]) -> None:
     """Raise UsageError if an output is the input folder, lies inside it or holds it."""
     if any(c in source for c in "*?[{"):
         return  # a glob: the files it matches are what is read, not a folder tree
-    read = storage.qualify(source)
     for output in outputs:
-        written = storage.qualify(output)
-        if read == written or read.startswith(f"{written}/") or written.startswith(f"{read}/"):
+        if _overlap(storage, source, output):
             raise UsageError(
                 f"{output} overlaps the input {source}: a stage's outputs must lie apart from "
                 "what it reads, which writing them would replace or add to"

@@ -62,6 +62,15 @@ class Storage:
             return False
         return bool(self._fs(path).getFileStatus(self._path(path)).isDirectory())
 
+    def holds_anything(self, path: str) -> bool:
+        """Whether `path` is a file, or a folder with anything in it."""
+        if not self.exists(path):
+            return False
+        fs, hadoop_path = self._fs(path), self._path(path)
+        if not fs.getFileStatus(hadoop_path).isDirectory():
+            return True
+        return len(fs.listStatus(hadoop_path)) > 0
+
     def list_folders(self, path: str) -> list[str]:
         """Names of the folders directly in a folder (none if it does not exist)."""
         if not self.exists(path):

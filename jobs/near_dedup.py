@@ -73,6 +73,7 @@ def main(spark: SparkSession, job: NearDedupJob) -> None:
         upstream=Storage(spark).fingerprint(job.read.input),
         source=job.read.input,
         details=details,
+        also_writes=(clusters,),
     )
     print(json.dumps({"counts": record["counts"], **record.get("details", {})}, indent=2))
     warn_if_nothing_kept(record["counts"])

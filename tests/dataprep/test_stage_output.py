@@ -14,7 +14,7 @@ def _rows(spark, reasons):
     return spark.createDataFrame([(i, f"x{i}", None, r) for i, r in enumerate(reasons)], SCHEMA)
 
 
-def _run(spark, rows, output, rejected, config=None, source=None):
+def _run(spark, rows, output, rejected, config=None, source=None, **options):
     return run_stage(
         spark,
         lambda: rows,
@@ -22,8 +22,9 @@ def _run(spark, rows, output, rejected, config=None, source=None):
         rejected=str(rejected),
         reasons=("a", "b"),
         config=config or {"k": 1},
-        overwrite=False,
+        overwrite=options.pop("overwrite", False),
         source=source,
+        **options,
     )
 
 
@@ -76,6 +77,34 @@ def test_outputs_overlapping_the_input_are_refused(spark, tmp_path):
     # Beside the input, or under a glob of it, is fine.
     _run(spark, rows, tmp_path / "out", tmp_path / "rej", source=str(source))
     _run(spark, rows, source / "out2", tmp_path / "rej2", source=f"{source}/*.json")
+
+
+def test_outputs_overlapping_each_other_are_refused(spark, tmp_path):
+    rows = _rows(spark, [None, "a"])
+    with pytest.raises(UsageError, match="overlap: each output of a stage needs a folder"):
+        _run(spark, rows, tmp_path / "out", tmp_path / "out")  # kept and rejected rows mixed
+    with pytest.raises(UsageError, match="overlap"):
+        _run(
+            spark, rows, tmp_path / "out", tmp_path / "rej", also_writes=(str(tmp_path / "out/c"),)
+        )
+    assert not (tmp_path / "out").exists()
+
+
+def test_an_output_holding_other_files_is_left_alone_without_overwrite(spark, tmp_path):
+    output = tmp_path / "mine"
+    (output / "sub").mkdir(parents=True)
+    (output / "sub" / "notes.txt").write_text("a user's notes")
+    rows = _rows(spark, [None, "a"])
+    with pytest.raises(UsageError, match="already holds files that no stage wrote"):
+        _run(spark, rows, output, tmp_path / "rej")
+    assert (output / "sub" / "notes.txt").read_text() == "a user's notes"
+    _run(spark, rows, output, tmp_path / "rej", overwrite=True)
+    assert not (output / "sub").exists()
+    assert spark.read.parquet(str(output)).count() == 1
+    # An empty folder made beforehand, and the stage's own earlier output, are fine.
+    (tmp_path / "empty").mkdir()
+    _run(spark, rows, tmp_path / "empty", tmp_path / "rej2")
+    _run(spark, rows, output, tmp_path / "rej", config={"k": 2}, overwrite=True)
 
 
 def test_a_finished_stage_is_reused_and_says_so(spark, tmp_path, capsys):
