@@ -92,7 +92,9 @@ def _generate(job: HumanEvalJob, problems: dict[str, dict]) -> list[dict] | None
     from transformers import AutoTokenizer
 
     from modeling.initialize import load_model
+    from modeling.processes import joined_processes
 
+    joined_processes()
     accelerator = Accelerator()
     tokenizer = AutoTokenizer.from_pretrained(job.model)
     model = load_model(job.model).to(accelerator.device).eval()

@@ -13,6 +13,8 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
+from accelerate import PartialState
+
 from dataprep.cli import check_options, option, parse_config, user_errors
 from modeling.evaluation.validation import validation_loss
 
@@ -46,7 +48,8 @@ def main(job: ValidationLossJob) -> None:
         batch_size=job.batch_size,
         max_batches=job.max_batches,
     )
-    print(json.dumps(result))
+    if PartialState().is_main_process:  # every process has the same figures
+        print(json.dumps(result))
 
 
 if __name__ == "__main__":

@@ -17,7 +17,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import torch
-from accelerate import Accelerator, PartialState
+from accelerate import Accelerator
 from accelerate.utils import GradientAccumulationPlugin, set_seed
 from torch.utils.tensorboard import SummaryWriter
 from tqdm.auto import tqdm
@@ -32,6 +32,7 @@ from modeling.initialize import load_model
 from modeling.inputs import check_tokens, model_folder, sequence_length
 from modeling.metrics import flops_per_token, mfu, non_embedding_params, peak_flops
 from modeling.optim import adamw, cosine_schedule
+from modeling.processes import joined_processes
 
 CHECKPOINTS = "checkpoints"
 LOG = "log.jsonl"
@@ -216,25 +217,23 @@ def _data_source(
     config: TrainConfig, accelerator: Accelerator, seq_len: int, micro_batch: int
 ) -> PackedSource | StreamSource:
     """Pretokenized windows when --data holds meta.json; else packing of Parquet on the fly."""
-    common = {"shuffle": config.shuffle, "seed": config.seed, "num_workers": config.num_workers}
+    common = {
+        "shuffle": config.shuffle,
+        "seed": config.seed,
+        "num_workers": config.num_workers,
+        "rank": accelerator.process_index,
+        "world_size": accelerator.num_processes,
+    }
     if (Path(config.data) / META).exists():
         check_tokens(config.data, config.model, ["train", "valid"])
         return PackedSource(config.data, seq_len, micro_batch, **common)
     tokenizer = AutoTokenizer.from_pretrained(config.model).backend_tokenizer
-    return StreamSource(
-        config.data,
-        tokenizer,
-        seq_len,
-        micro_batch,
-        rank=accelerator.process_index,
-        world_size=accelerator.num_processes,
-        **common,
-    )
+    return StreamSource(config.data, tokenizer, seq_len, micro_batch, **common)
 
 
 def train(config: TrainConfig) -> dict:
     """Train; return the last logged metrics and evaluation."""
-    recipe, accumulation = resolve(config, PartialState().num_processes)
+    recipe, accumulation = resolve(config, joined_processes().num_processes)
     seq_len = sequence_length(model_folder(config.model), config.seq_len)
     stale = _earlier_run(config)
     accelerator = Accelerator(

@@ -8,9 +8,10 @@ import importlib.util
 import json
 import os
 import random
+import socket
 import sys
 import sysconfig
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import ModuleType
 
@@ -48,6 +49,26 @@ def launch_env() -> dict[str, str]:
     # Everything (driver, master, worker, web UIs) binds to loopback only.
     env["SPARK_LOCAL_IP"] = "127.0.0.1"
     return env
+
+
+@pytest.fixture(scope="session")
+def cpu_processes() -> Callable[[int], tuple[list[str], dict[str, str]]]:
+    """The command prefix and environment that run a Python script in `n` CPU processes.
+
+    `accelerate launch --cpu --num_processes n` starts one process unless MPI is set up, so
+    the tests use torch's launcher; ACCELERATE_USE_CPU makes Accelerate join the processes
+    over gloo (Accelerate's multi-CPU mode) rather than look for GPUs.
+    """
+
+    def command(n: int) -> tuple[list[str], dict[str, str]]:
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        prefix = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", str(n)]
+        prefix += ["--master_addr", "127.0.0.1", "--master_port", str(port)]
+        return prefix, {**os.environ, "ACCELERATE_USE_CPU": "true"}
+
+    return command
 
 
 @pytest.fixture(scope="session")

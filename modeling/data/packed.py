@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from torch.utils.data import Dataset, Sampler
+from torch.utils.data import Dataset, Sampler, Subset
 
 from dataprep.cli import UsageError
 from dataprep.pretokenize import open_shards
@@ -91,3 +91,12 @@ class WindowOrder(Sampler[int]):
             return iter(range(self.n))
         order = np.random.default_rng([self.seed, self.epoch]).permutation(self.n)
         return iter(order.tolist())
+
+
+def process_share(windows: PackedWindows, rank: int, world_size: int) -> Subset:
+    """The windows one process evaluates: every `world_size`-th from `rank`, none twice.
+
+    For evaluation, which sums over processes: Accelerate's even shards would repeat windows
+    to give every process as many batches.
+    """
+    return Subset(windows, range(rank, len(windows), world_size))

@@ -17,7 +17,7 @@ from tokenizers import Tokenizer
 from torch.utils.data import DataLoader
 
 from modeling.data.constant_length import ConstantLengthDataset, Position
-from modeling.data.packed import PackedWindows, WindowOrder
+from modeling.data.packed import PackedWindows, WindowOrder, process_share
 
 MODEL_INPUTS = ("input_ids", "labels")
 
@@ -60,6 +60,8 @@ class PackedSource:
         shuffle: bool,
         seed: int,
         num_workers: int,
+        rank: int,
+        world_size: int,
     ) -> None:
         windows = PackedWindows(data, "train", seq_len)
         self.order = WindowOrder(len(windows), shuffle=shuffle, seed=seed)
@@ -73,14 +75,14 @@ class PackedSource:
             generator=_private_generator(seed),
         )
         self.valid = DataLoader(
-            PackedWindows(data, "valid", seq_len),
+            process_share(PackedWindows(data, "valid", seq_len), rank, world_size),
             batch_size=micro_batch,
             generator=_private_generator(seed),
         )
 
     def prepare(self, accelerator: Accelerator) -> None:
-        """Shard both loaders across processes."""
-        self.train, self.valid = accelerator.prepare(self.train, self.valid)
+        """Shard the training loader across processes (the valid one is a process's share)."""
+        self.train = accelerator.prepare(self.train)
 
     def batches_per_epoch(self) -> int | None:
         """Micro-batches per epoch and process."""

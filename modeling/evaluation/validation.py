@@ -13,35 +13,40 @@ from transformers import AutoTokenizer
 from dataprep.cli import UsageError
 from dataprep.pretokenize import META
 from modeling.data.constant_length import ConstantLengthDataset
-from modeling.data.packed import PackedWindows
+from modeling.data.packed import PackedWindows, process_share
 from modeling.data.sources import MODEL_INPUTS
 from modeling.initialize import load_model
 from modeling.inputs import check_tokens, model_folder, sequence_length
+from modeling.processes import joined_processes
 
 
 @torch.no_grad()
 def evaluate(
     accelerator: Accelerator, model: torch.nn.Module, loader: DataLoader, max_batches: int | None
 ) -> dict:
-    """Mean loss and perplexity over the loader's batches (at most `max_batches` per process)."""
+    """Mean loss and perplexity over the loader's batches (at most `max_batches` per process).
+
+    Each process evaluates its own share, however many batches that is, and the sums meet in
+    one reduction at the end: a collective per batch would hang or fail when the shares differ.
+    """
     model.eval()
-    losses = []
+    total, sequences = 0.0, 0
     for n, batch in enumerate(loader):
         if n == max_batches:
             break
         loss = model(**{k: batch[k].to(accelerator.device) for k in MODEL_INPUTS}).loss
-        losses.append(
-            accelerator.gather_for_metrics(loss.detach().float().repeat(len(batch["input_ids"])))
-        )
+        total += loss.item() * len(batch["input_ids"])  # every sequence has the same length
+        sequences += len(batch["input_ids"])
     model.train()
-    if not losses:
+    device = accelerator.device if accelerator.num_processes > 1 else "cpu"
+    sums = accelerator.reduce(
+        torch.tensor([total, sequences], dtype=torch.float64, device=device), reduction="sum"
+    )
+    total, sequences = sums[0].item(), int(sums[1].item())
+    if not sequences:
         raise UsageError("no validation batch: the held-out data is shorter than one sequence")
-    loss = torch.cat(losses).mean().item()
-    return {
-        "valid_loss": loss,
-        "perplexity": math.exp(min(loss, 50.0)),
-        "sequences": sum(len(x) for x in losses),
-    }
+    loss = total / sequences
+    return {"valid_loss": loss, "perplexity": math.exp(min(loss, 50.0)), "sequences": sequences}
 
 
 def validation_loss(
@@ -60,11 +65,13 @@ def validation_loss(
     pretokenized = (Path(data) / META).exists()
     if pretokenized:
         check_tokens(data, model_dir, ["valid"])
+    joined_processes()
     accelerator = Accelerator()
     # The data before the weights: a folder too short for one sequence fails first.
     if pretokenized:
         windows = PackedWindows(data, "valid", seq_len)
-        loader = accelerator.prepare(DataLoader(windows, batch_size=batch_size))
+        share = process_share(windows, accelerator.process_index, accelerator.num_processes)
+        loader = DataLoader(share, batch_size=batch_size)
     else:
         if (Path(data) / "train").is_dir():
             # Parquet is read recursively: W/clean would measure the training files too.

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -18,6 +17,15 @@ ROOT = Path(__file__).resolve().parents[2]
 def _run(*command: str) -> str:
     done = subprocess.run(
         [sys.executable, *command], check=True, cwd=ROOT, stdout=subprocess.PIPE, text=True
+    )
+    return done.stdout
+
+
+def _run_in(launcher, *job: str) -> str:
+    """A job under `launcher` (the cpu_processes fixture's); its standard output."""
+    prefix, env = launcher
+    done = subprocess.run(
+        [*prefix, *job], check=True, cwd=ROOT, env=env, stdout=subprocess.PIPE, text=True
     )
     return done.stdout
 
@@ -48,15 +56,10 @@ def test_generate_command_continues_the_prompt(trained):
     assert out.startswith("def add(a, b):") and len(out.strip()) > len("def add(a, b):")
 
 
-def test_human_eval_samples_executes_and_scores(trained, tmp_path):
+def test_human_eval_samples_executes_and_scores(trained, tmp_path, cpu_processes):
     # Two processes: each samples its share of the problems, the main one gathers and scores.
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    _run(
-        "-m", "accelerate.commands.launch", "--cpu", "--num_processes", "2", "--num_machines", "1",
-        "--main_process_port", str(port), "--mixed_precision", "no", "--dynamo_backend", "no",
-        "jobs/human_eval.py", "--model", str(trained), "--output", str(tmp_path),
+    _run_in(
+        cpu_processes(2), "jobs/human_eval.py", "--model", str(trained), "--output", str(tmp_path),
         "--limit-problems", "3", "--n-samples", "3", "--batch-size", "3", "--max-new-tokens", "24",
     )  # fmt: skip
     records = [json.loads(line) for line in (tmp_path / "samples.jsonl").read_text().splitlines()]
@@ -69,18 +72,20 @@ def test_human_eval_samples_executes_and_scores(trained, tmp_path):
 
 
 @pytest.mark.parametrize("data", ["clean_valid", "tokens_dir"])
-def test_validation_loss_on_parquet_or_pretokenized(trained, data, clean_dir, tokens_dir):
+def test_validation_loss_on_parquet_or_pretokenized(
+    trained, data, clean_dir, tokens_dir, cpu_processes
+):
     folder = clean_dir / "valid" if data == "clean_valid" else tokens_dir
-    result = json.loads(
-        _run(
-            "jobs/validation_loss.py",
-            "--model",
-            str(trained),
-            "--data",
-            str(folder),
-            "--seq-len",
-            "64",
-        ).splitlines()[-1]
-    )
-    assert 0 < result["valid_loss"] < 7 and result["sequences"] > 10
-    assert result["perplexity"] == pytest.approx(2.718281828 ** result["valid_loss"], rel=1e-6)
+    job = ("jobs/validation_loss.py", "--model", str(trained), "--data", str(folder))
+    # Short sequences: the processes' shares of the Parquet rows pack into unequal numbers of
+    # batches, which the reduction at the end must take.
+    job += ("--seq-len", "32", "--batch-size", "2")
+    one = json.loads(_run(*job).splitlines()[-1])
+    assert 0 < one["valid_loss"] < 7 and one["sequences"] > 10
+    assert one["perplexity"] == pytest.approx(2.718281828 ** one["valid_loss"], rel=1e-6)
+    two = json.loads(_run_in(cpu_processes(2), *job).splitlines()[-1])
+    if data == "tokens_dir":  # the same windows, each once
+        assert two["sequences"] == one["sequences"]
+        assert two["valid_loss"] == pytest.approx(one["valid_loss"], rel=1e-5)
+    else:  # each process packs its own documents: other sequence boundaries
+        assert two["valid_loss"] == pytest.approx(one["valid_loss"], rel=0.05)

@@ -16,11 +16,8 @@ class _Process:
     def __init__(self, index: int) -> None:
         self.index = index
 
-    def prepare(self, *loaders):
-        return tuple(
-            prepare_data_loader(loader, num_processes=2, process_index=self.index)
-            for loader in loaders
-        )
+    def prepare(self, loader):
+        return prepare_data_loader(loader, num_processes=2, process_index=self.index)
 
     def skip_first_batches(self, loader, n):
         return skip_first_batches(loader, n)
@@ -34,7 +31,9 @@ def _first_tokens(source, process, position, n):
 def test_a_process_resumed_in_a_later_epoch_keeps_that_epochs_order(tokens_dir):
     for index in range(2):
         process = _Process(index)
-        source = PackedSource(tokens_dir, 16, 2, shuffle=True, seed=1, num_workers=0)
+        source = PackedSource(
+            tokens_dir, 16, 2, shuffle=True, seed=1, num_workers=0, rank=index, world_size=2
+        )
         source.prepare(process)
         per_epoch = source.batches_per_epoch()
         whole = _first_tokens(source, process, DataPosition(), 3 * per_epoch)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -27,22 +26,12 @@ SMALL = [
 ]  # fmt: skip
 
 
-def _train(model: Path, data: Path, output: Path, *args: str, processes: int = 1) -> None:
+def _train(model: Path, data: Path, output: Path, *args: str, launcher=None) -> None:
+    """jobs/train.py in this Python, or under `launcher` (the cpu_processes fixture's)."""
     job = [str(ROOT / "jobs/train.py"), "--model", str(model), "--data", str(data)]
     job += ["--output", str(output), *SMALL, *args]
-    if processes == 1:
-        command = [sys.executable, *job]
-    else:
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            port = s.getsockname()[1]
-        command = [
-            sys.executable, "-m", "accelerate.commands.launch", "--cpu",
-            "--num_processes", str(processes), "--num_machines", "1",
-            "--main_process_port", str(port), "--mixed_precision", "no", "--dynamo_backend", "no",
-            *job,
-        ]  # fmt: skip
-    subprocess.run(command, check=True, cwd=ROOT)
+    prefix, env = launcher or ([sys.executable], None)
+    subprocess.run([*prefix, *job], check=True, cwd=ROOT, env=env)
 
 
 def _losses(output: Path) -> list[float]:
@@ -172,14 +161,14 @@ def test_overwrite_in_the_model_folder_keeps_the_weights_it_starts_from(tiny, to
 
 
 @pytest.mark.slow
-def test_two_processes_give_the_loss_of_one(tiny, tokens_dir, tmp_path):
+def test_two_processes_give_the_loss_of_one(tiny, tokens_dir, tmp_path, cpu_processes):
     # Without dropout the two runs draw no random numbers and must agree up to rounding.
     config = json.loads((tiny / "config.json").read_text())
     config |= {"resid_pdrop": 0.0, "embd_pdrop": 0.0, "attn_pdrop": 0.0}
     model = shutil.copytree(tiny, tmp_path / "model")
     (model / "config.json").write_text(json.dumps(config))
     _train(model, tokens_dir, tmp_path / "one", "--max-steps", "6")
-    _train(model, tokens_dir, tmp_path / "two", "--max-steps", "6", processes=2)
+    _train(model, tokens_dir, tmp_path / "two", "--max-steps", "6", launcher=cpu_processes(2))
     assert _losses(tmp_path / "two") == pytest.approx(_losses(tmp_path / "one"), rel=1e-4)
     one, two = (
         load_file(tmp_path / "one/model.safetensors"),
