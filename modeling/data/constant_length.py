@@ -30,7 +30,7 @@ from tokenizers import Tokenizer
 from torch.utils.data import IterableDataset, get_worker_info
 
 from dataprep.cli import MissingInput
-from dataprep.tokenizer import EOS
+from dataprep.tokenizer import EOS, tokenizer_from_json
 
 
 @dataclass(frozen=True)
@@ -72,7 +72,8 @@ class ConstantLengthDataset(IterableDataset):
         tokenize_batch: int = 64,
     ) -> None:
         self.units = row_groups(data)
-        self.tokenizer = tokenizer
+        # Encoded as pretokenize encodes: "<|endoftext|>" inside a file is text, not a boundary.
+        self.tokenizer = tokenizer_from_json(tokenizer.to_str())
         self.eos_id = tokenizer.token_to_id(EOS)
         if self.eos_id is None:
             raise ValueError(f"the tokenizer has no {EOS} token")

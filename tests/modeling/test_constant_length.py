@@ -12,6 +12,8 @@ import torch
 from tokenizers import Tokenizer
 from torch.utils.data import DataLoader
 
+from dataprep.pretokenize import pack_documents
+from dataprep.tokenizer import tokenizer_from_json
 from modeling.data.constant_length import ConstantLengthDataset, row_groups
 
 SEQ = 128
@@ -94,3 +96,14 @@ def test_infinite_mode_counts_epochs_and_reshuffles(clean, tokenizer):
     assert epochs[0] == 0 and epochs[-1] == 2 and epochs == sorted(epochs)
     assert endless.consumer_units(0, 1, 0) != endless.consumer_units(0, 1, 1)
     assert 1 in epochs
+
+
+def test_documents_are_encoded_as_pretokenize_encodes_them(tmp_path, tokenizer):
+    # A file that contains the end-of-text marker as text must not end a document there.
+    docs = ["marker = '<|endoftext|>'\nprint(marker)\n" * 20, "def f():\n    return 1\n" * 30]
+    pq.write_table(pa.table({"content": docs}), tmp_path / "part-0.parquet")
+    data = ConstantLengthDataset(tmp_path, tokenizer, SEQ, shuffle=False)
+    packed = np.concatenate([ids for ids, _ in data.sequences(0, 1)])
+    pretokenized = pack_documents(tokenizer_from_json(tokenizer.to_str()), docs, np.int64)
+    np.testing.assert_array_equal(packed, pretokenized[: len(packed)])
+    assert np.count_nonzero(pretokenized == data.eos_id) == len(docs)
