@@ -12,10 +12,13 @@ the share of the vocabulary used and the encode speed of one core.
 from __future__ import annotations
 
 import json
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
 from dataprep.cli import (
+    MissingInput,
+    UsageError,
     check_options,
     option,
     parse_config,
@@ -57,19 +60,33 @@ class TrainTokenizerJob:
 
 
 def held_out(job: TrainTokenizerJob) -> Path | None:
-    """The held-out folder: --valid, else `valid` beside --data when it exists."""
+    """The held-out folder: --valid, else `valid` beside --data when it holds files.
+
+    Checked before the training, which it would otherwise fail after.
+    """
     if job.valid:
+        if not content_dataset(job.valid).count_rows():
+            raise UsageError(f"--valid {job.valid} holds no files to measure the tokenizer on")
         return Path(job.valid)
     sibling = Path(job.data).parent / "valid"
-    return sibling if sibling.is_dir() and sibling != Path(job.data) else None
+    if not sibling.is_dir() or sibling == Path(job.data):
+        return None
+    try:
+        rows = content_dataset(sibling).count_rows()
+    except MissingInput:
+        rows = 0
+    if not rows:
+        print(
+            f"note: {sibling} holds no files: the report has no held-out figures", file=sys.stderr
+        )
+        return None
+    return sibling
 
 
 def main(job: TrainTokenizerJob) -> None:
     """Train, save, measure on held-out files, and write and print the report."""
     refuse_to_write_over(job.output, job.overwrite)
     valid = held_out(job)
-    if valid is not None:
-        content_dataset(valid)  # a wrong --valid fails now, not after the training
     tokenizer, training = train_tokenizer(
         job.data, job.output, vocab_size=job.vocab_size, n_examples=job.n_examples
     )

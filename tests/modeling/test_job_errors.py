@@ -82,6 +82,26 @@ def test_outputs_that_hold_files_are_written_over_only_when_asked(
     assert [p.name for p in output.iterdir()] == ["notes.txt"]
 
 
+def test_train_tokenizer_checks_its_held_out_files_before_training(clean_dir, tmp_path, capsys):
+    module = load_job("train_tokenizer.py")
+    data = tmp_path / "clean" / "train"
+    shutil.copytree(clean_dir / "train", data)
+    pq.write_table(pa.table({"content": pa.array([], pa.string())}), tmp_path / "empty.parquet")
+    (tmp_path / "clean" / "valid").mkdir()
+    shutil.copy(tmp_path / "empty.parquet", tmp_path / "clean" / "valid")
+    base = ["--data", str(data), "--vocab-size", "300", "--n-examples", "20"]
+    with pytest.raises(UsageError, match="holds no files to measure the tokenizer on"):
+        job = [*base, "--valid", str(tmp_path / "clean" / "valid"), "--output", str(tmp_path / "a")]
+        module.main(parse_config(module.TrainTokenizerJob, None, job))
+    assert not (tmp_path / "a").exists()
+    # The valid split beside --data, empty (a small dump's): trained, without held-out figures.
+    module.main(
+        parse_config(module.TrainTokenizerJob, None, [*base, "--output", str(tmp_path / "b")])
+    )
+    assert "the report has no held-out figures" in capsys.readouterr().err
+    assert "valid" not in json.loads((tmp_path / "b" / "report.json").read_text())
+
+
 def test_init_model_without_a_tokenizer(tmp_path):
     (tmp_path / "empty").mkdir()
     for folder in (tmp_path / "nowhere", tmp_path / "empty"):
