@@ -20,8 +20,12 @@ def exact_dedup(rows: DataFrame) -> DataFrame:
 
     `exact_copies` counts the rows sharing the key (the kept one included); `kept_id` is the id
     of the kept row, on the duplicates only. Rows already rejected pass through untouched.
+    Input deduplicated before carries its `exact_copies`: those are added up, not reset to 1.
     """
     live = F.col("reason").isNull()
+    copies = F.lit(1)
+    if "exact_copies" in rows.columns:
+        copies = F.coalesce(F.col("exact_copies").cast("long"), copies)
     # Rows rejected earlier are grouped by themselves so they never count as copies.
     group = F.when(live, F.col("hash")).otherwise(F.concat(F.lit("!"), F.col("id").cast("string")))
     ordered = Window.partitionBy("_group").orderBy("id", "license", "copies", "size", "content")
@@ -31,7 +35,7 @@ def exact_dedup(rows: DataFrame) -> DataFrame:
         rows.withColumn("_group", group)
         .withColumn("_first", first)
         .withColumn("_kept_id", F.first("id").over(ordered))
-        .withColumn("exact_copies", F.when(live, F.count(F.lit(1)).over(whole_group)))
+        .withColumn("exact_copies", F.when(live, F.sum(copies).over(whole_group)))
         .withColumn(
             "reason",
             F.when(live & ~F.col("_first"), F.lit(EXACT_DUPLICATE)).otherwise(F.col("reason")),

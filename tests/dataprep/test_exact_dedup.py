@@ -64,3 +64,15 @@ def test_rows_rejected_before_are_neither_kept_nor_counted(spark):
         None,
     )
     assert (live["reason"], live["exact_copies"]) == (None, 1)
+
+
+def test_copies_counted_by_an_earlier_dedup_add_up(spark):
+    # Deduplicated input (a kept row that stood for 4 files) meeting one more copy.
+    rows = [(3, "k", "mit", 1, 3, "abc", None, 4), (5, "k", "mit", 1, 3, "a bc", None, None)]
+    once = spark.createDataFrame(rows, f"{SCHEMA}, exact_copies long")
+    result = {r.id: r for r in exact_dedup(once).collect()}
+    assert (result[3].reason, result[3].exact_copies) == (None, 5)
+    assert result[5].reason == EXACT_DUPLICATE
+    # Deduplicating kept rows again changes nothing.
+    kept = exact_dedup(once).where("reason IS NULL").drop("kept_id")
+    assert [(r.id, r.exact_copies) for r in exact_dedup(kept).collect()] == [(3, 5)]
