@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import math
 import sys
 import types
 import typing
@@ -65,6 +66,8 @@ def check_options(config: Any) -> None:
             continue
         if rules["choices"] is not None and value not in rules["choices"]:
             raise ValueError(f"{flag} must be one of {', '.join(rules['choices'])}, not {value!r}")
+        if isinstance(value, float) and math.isnan(value):
+            raise ValueError(f"{flag} must be a number, not nan")  # nan passes every comparison
         unit = ""
         if rules["size"]:
             try:

@@ -35,7 +35,12 @@ class SplitConfig:
         maximum=1,
     )
     shard_size: str = option(
-        "128MB", help="target size of a Parquet shard (zstd), e.g. 64MB, 1GB", size=True, minimum=1
+        "128MB",
+        help="target size of a Parquet shard (zstd), e.g. 64MB, 1GB; a plain number is bytes",
+        size=True,
+        # A bare number is bytes: "--shard-size 128" meant as MB would plan a task per 128
+        # bytes (--shard-size 10 planned 82,000 of them for a 4 MB dump).
+        minimum=1024,
     )
 
     def __post_init__(self) -> None:

@@ -52,6 +52,8 @@ def test_help_shows_defaults(capsys):
         (["--banding", "fast"], "argument --banding: invalid choice: 'fast'"),
         (["--bands", "5"], "--bands and --rows go together"),
         (["--shard-size", "12XB"], "--shard-size: not a size: '12XB'"),
+        (["--shard-size", "128"], "--shard-size must be at least 1,024 bytes, not 128"),
+        (["--valid-fraction", "nan"], "--valid-fraction must be a number, not nan"),
         (["--valid-fraction", "-0.1"], "--valid-fraction must be at least 0, not -0.1"),
         (["--tokenizer", "/nowhere"], "no tokenizer at '/nowhere'"),
     ],
