@@ -197,6 +197,42 @@ def _earlier_run(config: TrainConfig) -> list[Path]:
     return earlier + _final_weights(output, config.model)
 
 
+def _run_record(config: TrainConfig, processes: int) -> dict:
+    """What train_config.json records of a run: its options and how many processes ran it."""
+    return {**asdict(config), "processes": processes}
+
+
+# Options a resumed run may change: where things are, how often it logs, evaluates and saves,
+# when it stops, and how it computes the same thing. The rest shape the run (the schedule, the
+# batches, the data order and position) and must stay as the checkpoints were made with.
+_FREE_ON_RESUME = frozenset(
+    (
+        "model", "data", "output", "stop_at_step", "attn", "gradient_checkpointing", "compile",
+        "eval_every", "eval_batches", "save_every", "keep_last", "log_every", "resume",
+        "overwrite",
+    )
+)  # fmt: skip
+
+
+def _refuse_other_settings(config: TrainConfig, processes: int) -> None:
+    """Raise UsageError if --resume would continue a run made with other settings."""
+    path = Path(config.output) / RUN_CONFIG
+    if not checkpoints(config.output) or not path.exists():
+        return
+    then, now = json.loads(path.read_text()), _run_record(config, processes)
+    changed = {
+        key: (then.get(key), now.get(key))
+        for key in sorted(then.keys() | now.keys())
+        if key not in _FREE_ON_RESUME and then.get(key) != now.get(key)
+    }
+    if changed:
+        said = "; ".join(f"{key}: {old!r} then, {new!r} now" for key, (old, new) in changed.items())
+        raise UsageError(
+            f"--resume continues {config.output} as it was started, not with other settings "
+            f"({said}); --overwrite starts over with them"
+        )
+
+
 def _final_weights(output: Path, start: str) -> list[Path]:
     """The weights a finished earlier run left in `output`, unless they are this run's start.
 
@@ -233,9 +269,12 @@ def _data_source(
 
 def train(config: TrainConfig) -> dict:
     """Train; return the last logged metrics and evaluation."""
-    recipe, accumulation = resolve(config, joined_processes().num_processes)
+    processes = joined_processes().num_processes
+    recipe, accumulation = resolve(config, processes)
     seq_len = sequence_length(model_folder(config.model), config.seq_len)
     stale = _earlier_run(config)
+    if config.resume:
+        _refuse_other_settings(config, processes)
     accelerator = Accelerator(
         mixed_precision=config.mixed_precision,
         gradient_accumulation_plugin=GradientAccumulationPlugin(
@@ -401,7 +440,8 @@ class _Log:
             output.mkdir(parents=True, exist_ok=True)
             self.jsonl = (output / LOG).open("a", encoding="utf-8")
             self.board = SummaryWriter(str(output / TENSORBOARD))
-            (output / RUN_CONFIG).write_text(json.dumps(asdict(config), indent=2) + "\n")
+            record = _run_record(config, accelerator.num_processes)
+            (output / RUN_CONFIG).write_text(json.dumps(record, indent=2) + "\n")
 
     def write(self, metrics: dict) -> None:
         """Append one record to both logs."""

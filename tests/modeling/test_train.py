@@ -6,6 +6,7 @@ import json
 import shutil
 import subprocess
 import sys
+from dataclasses import asdict, replace
 from pathlib import Path
 
 import pytest
@@ -112,6 +113,16 @@ def test_resume_without_a_checkpoint_starts_over_unless_the_run_finished(
     finished = TrainConfig(model=str(tiny), data=str(tokens_dir), output=str(run), resume=True)
     with pytest.raises(UsageError, match="finished run and no checkpoint: nothing to resume"):
         train(finished)
+
+
+def test_resume_refuses_settings_that_would_change_the_run(tiny, tokens_dir, tmp_path):
+    run = tmp_path / "run"
+    (run / "checkpoints" / "step-0000002").mkdir(parents=True)
+    started = TrainConfig(model=str(tiny), data=str(tokens_dir), output=str(run), lr=3e-3)
+    (run / "train_config.json").write_text(json.dumps({**asdict(started), "processes": 2}))
+    resumed = replace(started, resume=True, lr=0.1, eval_every=7)  # eval_every may change
+    with pytest.raises(UsageError, match=r"\(lr: 0.003 then, 0.1 now; processes: 2 then, 1 now\)"):
+        train(resumed)
 
 
 class _DiesWhileSaving:
