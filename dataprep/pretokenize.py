@@ -85,16 +85,22 @@ def tokenize_shard(source: str, target: str, tokenizer_json: str) -> dict:
 
 
 def _split_sources(storage: Storage, data: str, splits: Iterable[str] | None) -> dict[str, list]:
-    """The Parquet files of each split folder under `data` (of every such folder by default)."""
+    """The Parquet files of each split folder under `data`.
+
+    By default every folder with Parquet files is a split, and `train` must be one of them.
+    """
     if splits is not None:
         sources = {name: storage.glob_files(f"{data}/{name}") for name in splits}
         for name, files in sources.items():
             if not files:
                 raise MissingInput(f"no Parquet shards under {data}/{name}")
         return sources
+    if not storage.exists(data):
+        raise MissingInput(f"{data} does not exist")
     names = [name for name in storage.list_folders(data) if not name.startswith(("_", "."))]
     sources = {name: files for name in names if (files := storage.glob_files(f"{data}/{name}"))}
-    if not sources:
+    if "train" not in sources:
+        # A workdir, or a folder of stages, would be read as splits named after its folders.
         raise MissingInput(
             f"no split folders with Parquet shards under {data}: give the folder that holds "
             "train/ and valid/ (a pipeline's <workdir>/clean), not a split itself"

@@ -86,6 +86,9 @@ def held_out(job: TrainTokenizerJob) -> Path | None:
 def main(job: TrainTokenizerJob) -> None:
     """Train, save, measure on held-out files, and write and print the report."""
     refuse_to_write_over(job.output, job.overwrite)
+    if (Path(job.data) / "train").is_dir():
+        # Parquet is read recursively: W/clean would train on the held-out files too.
+        raise UsageError(f"{job.data} holds a train/ split: give it ({job.data}/train)")
     valid = held_out(job)
     tokenizer, training = train_tokenizer(
         job.data, job.output, vocab_size=job.vocab_size, n_examples=job.n_examples

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 
 import numpy as np
 import pyarrow as pa
@@ -124,6 +125,14 @@ def test_missing_inputs_fail_clearly(spark, clean, tokenizer_dir, tmp_path):
     # A split folder holds shards, not splits: its files are not taken for splits.
     with pytest.raises(FileNotFoundError, match="not a split itself"):
         pretokenize(spark, str(clean[0] / "train"), str(tokenizer_dir), str(tmp_path / "out"))
+    # A workdir: its stages' folders are not splits.
+    workdir = tmp_path / "workdir"
+    for stage in ("filtered", "near_deduped"):
+        shutil.copytree(clean[0] / "valid", workdir / stage)
+    with pytest.raises(FileNotFoundError, match="give the folder that holds train/ and valid/"):
+        pretokenize(spark, str(workdir), str(tokenizer_dir), str(tmp_path / "out"))
+    with pytest.raises(FileNotFoundError, match="nowhere does not exist"):
+        pretokenize(spark, str(tmp_path / "nowhere"), str(tokenizer_dir), str(tmp_path / "out"))
     assert not (tmp_path / "out").exists()
 
 

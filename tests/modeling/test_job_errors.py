@@ -94,6 +94,9 @@ def test_train_tokenizer_checks_its_held_out_files_before_training(clean_dir, tm
         job = [*base, "--valid", str(tmp_path / "clean" / "valid"), "--output", str(tmp_path / "a")]
         module.main(parse_config(module.TrainTokenizerJob, None, job))
     assert not (tmp_path / "a").exists()
+    clean = ["--data", str(tmp_path / "clean"), "--output", str(tmp_path / "a")]
+    with pytest.raises(UsageError, match=r"holds a train/ split: give it \(.*clean/train\)"):
+        module.main(parse_config(module.TrainTokenizerJob, None, clean))
     # The valid split beside --data, empty (a small dump's): trained, without held-out figures.
     module.main(
         parse_config(module.TrainTokenizerJob, None, [*base, "--output", str(tmp_path / "b")])
