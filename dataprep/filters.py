@@ -45,7 +45,9 @@ class FilterConfig:
     tokenizer: str | None = option(
         None, help="tokenizer folder (tokenizer.json) enabling the char_token_ratio filter"
     )
-    seed: int = option(0, help="seed of the deterministic per-row draws (drops and split)")
+    seed: int = option(
+        0, help="seed of the per-row draws (the 0.7 drops; in the pipeline also the split)"
+    )
 
     def __post_init__(self) -> None:
         check_options(self)

@@ -27,6 +27,7 @@ from dataprep.cli import (  # noqa: E402 (after the path fix)
     check_options,
     option,
     parse_config,
+    refuse_to_write_over,
     user_errors,
 )
 from modeling.evaluation.human_eval import (  # noqa: E402
@@ -52,13 +53,16 @@ class HumanEvalJob:
     top_p: float = option(0.95, help="nucleus sampling mass", minimum=0, maximum=1)
     max_new_tokens: int = option(256, help="new tokens per completion, at most", minimum=1)
     limit_problems: int | None = option(
-        None, help="only the first N problems, HumanEval/0 on", minimum=1
+        None,
+        help="only the first N problems, HumanEval/0 on (of --samples: their samples)",
+        minimum=1,
     )
     timeout: float = option(3.0, help="wall-clock seconds per program, above 0", above=0)
     workers: int | None = option(
         None, help="programs run at once (default: one per core)", minimum=1
     )
     seed: int = option(0, help="sampling seed")
+    overwrite: bool = option(False, help="write over an --output that already holds files")
 
     def __post_init__(self) -> None:
         check_options(self)
@@ -115,11 +119,14 @@ def _generate(job: HumanEvalJob, problems: dict[str, dict]) -> list[dict] | None
 
 def main(job: HumanEvalJob) -> None:
     """Sample (or read) completions, score them, write and print the results."""
+    refuse_to_write_over(job.output, job.overwrite)
     problems = load_problems()
     if job.limit_problems:
         problems = dict(list(problems.items())[: job.limit_problems])
     if job.samples:
         samples = _read_samples(job.samples)
+        if job.limit_problems:
+            samples = [s for s in samples if s["task_id"] in problems]
     else:
         model_folder(job.model)
         samples = _generate(job, problems)

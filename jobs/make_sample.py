@@ -36,7 +36,7 @@ class MakeSampleJob:
         size=True,
         minimum=MIN_TARGET_BYTES,
     )
-    seed: int = option(0, help="seed of every random choice; another seed, another dump")
+    seed: int = option(0, help="seed of every random choice; another seed, another dump", minimum=0)
     shards: int | None = option(
         None,
         help="number of shards, at most one per file (default: one per 64 MB of content, "

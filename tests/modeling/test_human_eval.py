@@ -132,22 +132,17 @@ def test_job_scores_a_samples_file(problems, tmp_path):
         {"task_id": "HumanEval/0", "completion": problems["HumanEval/0"]["canonical_solution"]}
     ]
     lines += [{"task_id": "HumanEval/0", "completion": "    return False\n"}]
+    lines += [{"task_id": "HumanEval/1", "completion": "    return []\n"}]  # past the limit
     samples.write_text("".join(json.dumps(line) + "\n" for line in lines))
-    subprocess.run(
-        [
-            sys.executable,
-            str(ROOT / "jobs/human_eval.py"),
-            "--samples",
-            str(samples),
-            "--output",
-            str(tmp_path / "out"),
-        ],
-        check=True,
-        env=os.environ,
-    )
+    job = [sys.executable, str(ROOT / "jobs/human_eval.py"), "--samples", str(samples)]
+    job += ["--output", str(tmp_path / "out"), "--limit-problems", "1"]
+    subprocess.run(job, check=True, env=os.environ)
     table = json.loads((tmp_path / "out/pass_at_k.json").read_text())
     assert table["pass@1"] == 0.5 and table["samples"] == 2
     records = [
         json.loads(line) for line in (tmp_path / "out/samples.jsonl").read_text().splitlines()
     ]
     assert [r["passed"] for r in records] == [True, False]
+    again = subprocess.run(job, env=os.environ, stderr=subprocess.PIPE, text=True)
+    assert again.returncode == 2 and "already holds files: --overwrite" in again.stderr
+    subprocess.run([*job, "--overwrite"], check=True, env=os.environ)
