@@ -350,7 +350,10 @@ def train(config: TrainConfig) -> dict:
         window.passes += 1
         if not accelerator.sync_gradients:
             continue
-        scheduler.step()
+        if not accelerator.optimizer_step_was_skipped:
+            # fp16's scaler skips a step whose gradients overflowed; the schedule follows the
+            # updates made, as in transformers' Trainer.
+            scheduler.step()
         position.step += 1
         progress.update(1)
         if position.step % config.log_every == 0 or position.step == last_step:
