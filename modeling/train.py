@@ -388,6 +388,11 @@ def train(config: TrainConfig) -> dict:
 
     if position.step >= recipe.max_steps:
         _save_model(accelerator, model, config.model, output)
+    else:
+        accelerator.print(
+            f"stopped after step {position.step} of {recipe.max_steps}: --resume continues "
+            f"from {checkpoints(output)[-1]}"
+        )
     log.close()
     return metrics
 
