@@ -388,8 +388,8 @@ def train(config: TrainConfig) -> dict:
 
     if position.step >= recipe.max_steps:
         _save_model(accelerator, model, config.model, output)
-    else:
-        accelerator.print(
+    elif accelerator.is_main_process:
+        print(
             f"stopped after step {position.step} of {recipe.max_steps}: --resume continues "
             f"from {checkpoints(output)[-1]}"
         )
@@ -487,6 +487,7 @@ def _save_checkpoint(accelerator: Accelerator, output: Path, step: int, keep_las
         partial.rename(final)
         for old in checkpoints(output)[:-keep_last]:
             shutil.rmtree(old)
+    accelerator.wait_for_everyone()  # every process sees the checkpoint in its place
 
 
 def _save_model(accelerator: Accelerator, model: torch.nn.Module, start: str, output: Path) -> None:

@@ -9,6 +9,7 @@ import sys
 from dataclasses import asdict, replace
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 from safetensors.torch import load_file
@@ -169,6 +170,37 @@ def test_overwrite_in_the_model_folder_keeps_the_weights_it_starts_from(tiny, to
         load_file(model / "model.safetensors")["transformer.wte.weight"],
         load_file(tiny / "model.safetensors")["transformer.wte.weight"],
     )
+
+
+@pytest.fixture(scope="module")
+def short_tokens(tokens_dir, tmp_path_factory):
+    """`tokens_dir` with a train split of 100 windows of 64 tokens: epochs of a few steps."""
+    root = shutil.copytree(tokens_dir, tmp_path_factory.mktemp("short") / "tokens")
+    meta = json.loads((root / "meta.json").read_text())
+    train = meta["splits"]["train"]
+    first, n_tokens = train["shards"][0], 6_400
+    for shard in train["shards"][1:]:
+        (root / "train" / shard["file"]).unlink()
+    path = root / "train" / first["file"]
+    path.write_bytes(path.read_bytes()[: n_tokens * np.dtype(meta["dtype"]).itemsize])
+    train |= {"tokens": n_tokens, "shards": [first | {"tokens": n_tokens}]}
+    (root / "meta.json").write_text(json.dumps(meta))
+    return root
+
+
+@pytest.mark.slow
+def test_two_processes_resumed_in_a_later_epoch_match_an_uninterrupted_run(
+    tiny, short_tokens, tmp_path, cpu_processes
+):
+    # 2 processes x 4 windows a step: 12 steps an epoch; the stop is 2 steps into the second.
+    common = ("--max-steps", "16", "--save-every", "0", "--eval-every", "0")
+    _train(tiny, short_tokens, tmp_path / "whole", *common, launcher=cpu_processes(2))
+    parts = tmp_path / "parts"
+    _train(tiny, short_tokens, parts, *common, "--stop-at-step", "14", launcher=cpu_processes(2))
+    _train(tiny, short_tokens, parts, *common, "--resume", launcher=cpu_processes(2))
+    records = [json.loads(line) for line in (parts / "log.jsonl").read_text().splitlines()]
+    assert records[-1]["epoch"] == 1
+    assert _losses(parts) == _losses(tmp_path / "whole")
 
 
 @pytest.mark.slow
