@@ -221,9 +221,10 @@ def _refuse_other_settings(config: TrainConfig, processes: int) -> None:
         return
     then, now = json.loads(path.read_text()), _run_record(config, processes)
     changed = {
-        key: (then.get(key), now.get(key))
-        for key in sorted(then.keys() | now.keys())
-        if key not in _FREE_ON_RESUME and then.get(key) != now.get(key)
+        key: (then[key], now[key])
+        # Keys on one side only are options of another version of this code: not compared.
+        for key in sorted(then.keys() & now.keys())
+        if key not in _FREE_ON_RESUME and then[key] != now[key]
     }
     if changed:
         said = "; ".join(f"{key}: {old!r} then, {new!r} now" for key, (old, new) in changed.items())
