@@ -4,8 +4,9 @@ Layers, outermost first:
 - a fresh process in its own session (the whole group is SIGKILLed at the wall-clock limit,
   which no program can catch), with an empty environment (no secrets) and a fresh temporary
   working directory that is removed afterwards;
-- where the kernel allows unprivileged namespaces, new user and network namespaces: no
-  network interface but loopback, and files outside are owned by nobody the program is;
+- where the kernel allows unprivileged namespaces, new user, network and PID namespaces: no
+  network interface but loopback, files outside are owned by nobody the program is, and the
+  program is process 1 of its PID namespace, so that anything it starts dies with it;
 - rlimits: CPU seconds, address space, file size, open files and processes;
 - inside the interpreter, an audit hook (PEP 578, cannot be removed once added) that refuses
   writes, deletes, renames and permission changes outside the temporary directory, sockets,
@@ -40,11 +41,12 @@ status_fd, root, cpu, memory, fsize = int(sys.argv[1]), sys.argv[2], *map(int, s
 program = sys.stdin.read()
 sys.stdin.close()
 
-def _isolate_network():
+def _isolate():
     import ctypes
     libc = ctypes.CDLL(None, use_errno=True)
     uid, gid = os.getuid(), os.getgid()
-    if libc.unshare(0x10000000 | 0x40000000) != 0:  # CLONE_NEWUSER | CLONE_NEWNET
+    new_pids = libc.unshare(0x10000000 | 0x40000000 | 0x20000000) == 0  # USER | NET | PID
+    if not new_pids and libc.unshare(0x10000000 | 0x40000000) != 0:
         return False
     for name, text in (("uid_map", f"0 {uid} 1"), ("setgroups", "deny"), ("gid_map", f"0 {gid} 1")):
         try:
@@ -52,12 +54,19 @@ def _isolate_network():
                 f.write(text)
         except OSError:
             pass
-    return True
+    return new_pids
 
 try:
-    _isolate_network()
+    new_pids = _isolate()
 except Exception:
-    pass
+    new_pids = False
+if new_pids:
+    # The program runs as process 1 of the new PID namespace: when it ends, or is killed with
+    # this session, the kernel kills whatever it started, even outside the session.
+    child = os.fork()
+    if child:
+        code = os.waitstatus_to_exitcode(os.waitpid(child, 0)[1])
+        os._exit(code if code >= 0 else 128 - code)
 for limit, value in (
     (resource.RLIMIT_CPU, cpu), (resource.RLIMIT_AS, memory), (resource.RLIMIT_FSIZE, fsize),
     (resource.RLIMIT_NOFILE, 64), (resource.RLIMIT_NPROC, 1), (resource.RLIMIT_CORE, 0),

@@ -16,7 +16,7 @@ import pytest
 
 from modeling.evaluation.human_eval import load_problems, score, truncate
 from modeling.evaluation.pass_at_k import pass_at_k
-from modeling.evaluation.sandbox import Limits
+from modeling.evaluation.sandbox import Limits, run_program
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -124,6 +124,20 @@ def test_hostile_programs_are_contained(problems, tmp_path, monkeypatch):
     with pytest.raises(BlockingIOError):
         listener.accept()  # nobody got through
     listener.close()
+
+
+def test_programs_run_alone_in_namespaces_of_their_own():
+    probe = "import ctypes, sys\nsys.exit(ctypes.CDLL(None).unshare(0x10000000) != 0)"
+    if subprocess.run([sys.executable, "-c", probe]).returncode:
+        pytest.skip("this kernel refuses unprivileged user namespaces: the layer is off")
+    # Process 1 (whatever it starts dies with it), and no network interface but loopback.
+    program = (
+        "import os\nassert os.getpid() == 1, os.getpid()\n"
+        "lines = open('/proc/net/dev').read().splitlines()[2:]\n"
+        "assert [l.split(':')[0].strip() for l in lines] == ['lo'], lines"
+    )
+    outcome = run_program(program)
+    assert outcome.passed, outcome.result
 
 
 def test_job_scores_a_samples_file(problems, tmp_path):
