@@ -70,8 +70,9 @@ def check_options(config: Any) -> None:
             raise ValueError(f"{flag} must be a number, not nan")  # nan passes every comparison
         unit = ""
         if rules["size"]:
+            unit = " bytes"
             try:
-                value, unit = parse_size(value), " bytes"
+                value = parse_size(value) if isinstance(value, str) else value
             except ValueError as error:
                 raise ValueError(f"{flag}: {error}") from None
         if rules["minimum"] is not None and value < rules["minimum"]:
@@ -126,6 +127,14 @@ def _leaf_fields(cls: type) -> list[tuple[dataclasses.Field, Any]]:
     return leaves
 
 
+def _size_argument(text: str) -> int:
+    """Bytes in a size on the command line; argparse shows a bad one's error as it is."""
+    try:
+        return parse_size(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
 def build_parser(cls: type, description: str | None) -> argparse.ArgumentParser:
     """An argparse parser with one option per field of the config dataclass `cls`."""
     parser = argparse.ArgumentParser(
@@ -145,6 +154,8 @@ def build_parser(cls: type, description: str | None) -> argparse.ArgumentParser:
             continue
         if field.default not in (dataclasses.MISSING, None):
             help_text += " (default: %(default)s)"
+        if kind is int and field.metadata.get("size"):
+            kind = _size_argument  # a number of bytes, given as a size: 1MiB, 500kB, 1048576
         parser.add_argument(
             _flag(field.name),
             dest=field.name,

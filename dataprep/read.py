@@ -62,8 +62,10 @@ class ReadConfig:
     )
     max_file_bytes: int = option(
         1_048_576,
-        help="files whose content is larger (UTF-8 bytes) are rejected as too_large",
+        help="files whose content is larger (UTF-8 bytes) are rejected as too_large; a size "
+        "such as 1MiB or 500kB, or a number of bytes",
         minimum=1,
+        size=True,
     )
 
     def __post_init__(self) -> None:

@@ -17,6 +17,9 @@ def test_nested_configs_are_flat_options():
         ["--input", "in", "--workdir", "w", "--line-max", "500", "--no-stats"],
     )
     assert config.read.input == "in" and config.workdir == "w"
+    assert config.read.max_file_bytes == 1_048_576  # a number of bytes, also given as a size
+    sized = ["--input", "in", "--workdir", "w", "--max-file-bytes", "2MiB"]
+    assert parse_config(PipelineConfig, None, sized).read.max_file_bytes == 2 * 1_048_576
     assert config.filters.line_max == 500 and config.filters.alpha_frac == 0.25
     assert config.stats is False and config.overwrite is False
     assert config.filters.tokenizer is None and config.split.shard_size == "128MB"
@@ -53,6 +56,8 @@ def test_help_shows_defaults(capsys):
         (["--bands", "5"], "--bands and --rows go together"),
         (["--shard-size", "12XB"], "--shard-size: not a size: '12XB'"),
         (["--shard-size", "128"], "--shard-size must be at least 1,024 bytes, not 128"),
+        (["--max-file-bytes", "2XB"], "argument --max-file-bytes: not a size: '2XB'"),
+        (["--max-file-bytes", "0"], "--max-file-bytes must be at least 1 bytes, not 0"),
         (["--valid-fraction", "nan"], "--valid-fraction must be a number, not nan"),
         (["--valid-fraction", "-0.1"], "--valid-fraction must be at least 0, not -0.1"),
         (["--tokenizer", "/nowhere"], "no tokenizer at '/nowhere'"),
