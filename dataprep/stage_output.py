@@ -9,6 +9,7 @@ taken as done, and rerunning a finished stage with the same configuration is a n
 
 from __future__ import annotations
 
+import itertools
 import sys
 import uuid
 from collections.abc import Callable, Iterable
@@ -210,13 +211,12 @@ def run_stage(
     outputs = (output, rejected, *also_writes)
     if source is not None:
         _refuse_overlap(storage, source, outputs)
-    for n, first in enumerate(outputs):
-        for second in outputs[n + 1 :]:
-            if _overlap(storage, first, second):
-                raise UsageError(
-                    f"{first} and {second} overlap: each output of a stage needs a folder of "
-                    "its own, as writing one replaces it"
-                )
+    for first, second in itertools.combinations(outputs, 2):
+        if _overlap(storage, first, second):
+            raise UsageError(
+                f"{first} and {second} overlap: each output of a stage needs a folder of its "
+                "own, as writing one replaces it"
+            )
     done = finished_stage(storage, output, config, upstream, overwrite, rejected)
     if done is not None:
         print(f"{output}: done before with these settings and input; reused", file=sys.stderr)

@@ -166,12 +166,13 @@ def resolve(config: TrainConfig, n_processes: int) -> tuple[Recipe, int]:
     return recipe, recipe.global_batch // per_pass
 
 
-def _earlier_run(config: TrainConfig) -> list[Path]:
+def _earlier_run(config: TrainConfig, processes: int) -> list[Path]:
     """What an earlier run left in --output, to delete before this one starts (--overwrite).
 
     Without --overwrite or --resume it raises: a fresh run beside old checkpoints would append
     to their log, and --keep-last would delete its own checkpoints before the old run's later
-    ones. --resume with no checkpoint starts over, unless the earlier run finished.
+    ones. --resume refuses settings that would change the run it continues; with no
+    checkpoint it starts over, unless the earlier run finished.
     """
     output = Path(config.output)
     earlier = [output / name for name in RUN_FILES if (output / name).exists()]
@@ -179,6 +180,7 @@ def _earlier_run(config: TrainConfig) -> list[Path]:
         return []
     if config.resume:
         if checkpoints(output):
+            _refuse_other_settings(config, processes)
             return []
         if _final_weights(output, config.model):
             raise UsageError(
@@ -217,7 +219,7 @@ _FREE_ON_RESUME = frozenset(
 def _refuse_other_settings(config: TrainConfig, processes: int) -> None:
     """Raise UsageError if --resume would continue a run made with other settings."""
     path = Path(config.output) / RUN_CONFIG
-    if not checkpoints(config.output) or not path.exists():
+    if not path.exists():
         return
     then, now = json.loads(path.read_text()), _run_record(config, processes)
     changed = {
@@ -273,9 +275,7 @@ def train(config: TrainConfig) -> dict:
     processes = joined_processes().num_processes
     recipe, accumulation = resolve(config, processes)
     seq_len = sequence_length(model_folder(config.model), config.seq_len)
-    stale = _earlier_run(config)
-    if config.resume:
-        _refuse_other_settings(config, processes)
+    stale = _earlier_run(config, processes)
     accelerator = Accelerator(
         mixed_precision=config.mixed_precision,
         gradient_accumulation_plugin=GradientAccumulationPlugin(
@@ -312,11 +312,13 @@ def train(config: TrainConfig) -> dict:
     source.prepare(accelerator)
     position = DataPosition()
     accelerator.register_for_checkpointing(scheduler, position)
-    if config.resume and checkpoints(output):
-        accelerator.load_state(str(checkpoints(output)[-1]))
-        accelerator.print(f"resumed from {checkpoints(output)[-1]} at step {position.step}")
-    elif config.resume:
-        accelerator.print(f"nothing to resume in {output} yet: starting at step 0")
+    if config.resume:
+        saved = checkpoints(output)
+        if saved:
+            accelerator.load_state(str(saved[-1]))
+            accelerator.print(f"resumed from {saved[-1]} at step {position.step}")
+        else:
+            accelerator.print(f"nothing to resume in {output} yet: starting at step 0")
     per_epoch = source.batches_per_epoch()
     if per_epoch is not None and per_epoch < accumulation:
         raise UsageError(
@@ -483,8 +485,6 @@ def _save_checkpoint(accelerator: Accelerator, output: Path, step: int, keep_las
     accelerator.save_state(str(partial))
     accelerator.wait_for_everyone()
     if accelerator.is_main_process:
-        if final.exists():
-            shutil.rmtree(final)
         partial.rename(final)
         for old in checkpoints(output)[:-keep_last]:
             shutil.rmtree(old)

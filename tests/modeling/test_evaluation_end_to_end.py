@@ -14,18 +14,11 @@ from modeling.initialize import init_model
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def _run(*command: str) -> str:
+def _run(*command: str, launcher=None) -> str:
+    """Python on `command`, or under `launcher` (the cpu_processes fixture's); its stdout."""
+    prefix, env = launcher or ([sys.executable], None)
     done = subprocess.run(
-        [sys.executable, *command], check=True, cwd=ROOT, stdout=subprocess.PIPE, text=True
-    )
-    return done.stdout
-
-
-def _run_in(launcher, *job: str) -> str:
-    """A job under `launcher` (the cpu_processes fixture's); its standard output."""
-    prefix, env = launcher
-    done = subprocess.run(
-        [*prefix, *job], check=True, cwd=ROOT, env=env, stdout=subprocess.PIPE, text=True
+        [*prefix, *command], check=True, cwd=ROOT, env=env, stdout=subprocess.PIPE, text=True
     )
     return done.stdout
 
@@ -58,9 +51,10 @@ def test_generate_command_continues_the_prompt(trained):
 
 def test_human_eval_samples_executes_and_scores(trained, tmp_path, cpu_processes):
     # Two processes: each samples its share of the problems, the main one gathers and scores.
-    _run_in(
-        cpu_processes(2), "jobs/human_eval.py", "--model", str(trained), "--output", str(tmp_path),
+    _run(
+        "jobs/human_eval.py", "--model", str(trained), "--output", str(tmp_path),
         "--limit-problems", "3", "--n-samples", "3", "--batch-size", "3", "--max-new-tokens", "24",
+        launcher=cpu_processes(2),
     )  # fmt: skip
     records = [json.loads(line) for line in (tmp_path / "samples.jsonl").read_text().splitlines()]
     assert len(records) == 9
@@ -83,7 +77,7 @@ def test_validation_loss_on_parquet_or_pretokenized(
     one = json.loads(_run(*job).splitlines()[-1])
     assert 0 < one["valid_loss"] < 7 and one["sequences"] > 10
     assert one["perplexity"] == pytest.approx(2.718281828 ** one["valid_loss"], rel=1e-6)
-    two = json.loads(_run_in(cpu_processes(2), *job).splitlines()[-1])
+    two = json.loads(_run(*job, launcher=cpu_processes(2)).splitlines()[-1])
     if data == "tokens_dir":  # the same windows, each once
         assert two["sequences"] == one["sequences"]
         assert two["valid_loss"] == pytest.approx(one["valid_loss"], rel=1e-5)
