@@ -95,7 +95,7 @@ def main() -> None:
         if previous:
             growth = figures["spark"] / previous["spark"]
             print(f"  spark time x{growth:.2f} for x{figures['mb'] / previous['mb']:.2f} the input")
-            print_marginal_rates(previous, figures, sides, ratio=("spark", "datasketch"))
+            print_marginal_rates(previous, figures, sides, ratios=[("spark", "datasketch")])
         previous = figures
 
 

@@ -153,12 +153,15 @@ def print_rate(label: str, mb: float, timing: Timing, cores: int) -> float:
 
 
 def print_marginal_rates(
-    smaller: dict, larger: dict, sides: list[tuple[str, str, int]], ratio: tuple[str, str]
+    smaller: dict,
+    larger: dict,
+    sides: list[tuple[str, str, int]],
+    ratios: list[tuple[str, str]],
 ) -> None:
     """Per core, the rates on the content the larger dump adds: per-byte cost, no fixed costs.
 
     `smaller` and `larger` hold "mb" and each side's median wall seconds; `sides` lists (key, label,
-    cores); `ratio` names the two sides whose marginal rates are compared.
+    cores); each of `ratios` names two sides whose marginal rates are compared.
     """
     extra_mb = larger["mb"] - smaller["mb"]
     print(f"  marginal, from the previous size ({extra_mb:,.0f} MB more content):")
@@ -172,6 +175,7 @@ def print_marginal_rates(
             continue
         rates[key] = extra_mb / extra / cores
         print(f"    {label}: {extra:+.1f} s, {rates[key]:.1f} MB/s per core")
-    first, second = ratio
-    if first in rates and second in rates:
-        print(f"    marginal ratio per core: {rates[first] / rates[second]:.2f}x")
+    for first, second in ratios:
+        if first in rates and second in rates:
+            ratio = rates[first] / rates[second]
+            print(f"    marginal ratio per core, {first} against {second}: {ratio:.2f}x")
