@@ -9,10 +9,12 @@ kept. Both paths give the same rows for good lines.
 
 from __future__ import annotations
 
+import bz2
 import io
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from typing import Any
 
 import pyarrow as pa
 import pyarrow.json as pa_json
@@ -41,53 +43,94 @@ _LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 BLOCK_BYTES = 1 << 24
 
 
-class CorruptGzip(Exception):
-    """A gzip file ends inside a member or holds bytes that are not gzip."""
+class CorruptFile(Exception):
+    """A compressed file ends inside a member (stream) or holds damaged data."""
 
 
-def gunzip_blocks(data: bytes, block_bytes: int = BLOCK_BYTES) -> Iterator[bytes]:
-    """The text of a gzip file (every member), in blocks that end at a line break.
+GZIP_MAGIC = b"\x1f\x8b"
+BZIP2_MAGIC = b"BZh"
+UTF8_BOM = b"\xef\xbb\xbf"
 
-    Everything readable is yielded first, the cut-off last line included; then CorruptGzip is
-    raised if the file is cut short or damaged. An empty file is a complete, empty one.
+
+def decompressed_blocks(data: bytes, block_bytes: int = BLOCK_BYTES) -> Iterator[bytes]:
+    """The text of a gzip or bzip2 file (every member), in blocks that end at a line break.
+
+    The codec is told by the file's first bytes: data with neither magic number is plain text,
+    read as it is. Everything readable is yielded first, the cut-off last line included; then
+    CorruptFile is raised if the file is cut short or damaged. An empty file is a complete,
+    empty one, and so is an empty member; zero bytes after the last member are padding, as
+    gzip and bzip2 take them.
     """
     # Decompressed pieces wait in a list and are joined once per block: each byte is copied
     # once on its way to a block (a growing bytearray copied it three times).
     pending: list[bytes] = []
     size = 0
-    complete = True
+    damage = None
+    try:
+        for out in _decompressed_pieces(data, block_bytes):
+            size += len(out)
+            cut = out.rfind(b"\n") + 1
+            if size < block_bytes or not cut:
+                pending.append(out)
+                continue
+            yield b"".join([*pending, memoryview(out)[:cut]])
+            pending, size = [out[cut:]], len(out) - cut
+    except CorruptFile as error:
+        damage = error
+    if size:
+        yield b"".join(pending)
+    if damage:
+        raise damage
+
+
+def _decompressed_pieces(data: bytes, piece_bytes: int) -> Iterator[bytes]:
+    """The file's text in pieces of at most `piece_bytes` (bounded memory per call)."""
+    if data.startswith(GZIP_MAGIC):
+        yield from _members(
+            data,
+            lambda: isal_zlib.decompressobj(16 + isal_zlib.MAX_WBITS),
+            piece_bytes,
+            isal_zlib.error,
+        )
+    elif data.startswith(BZIP2_MAGIC):
+        yield from _members(data, bz2.BZ2Decompressor, piece_bytes, OSError)
+    else:
+        for start in range(0, len(data), piece_bytes):
+            yield data[start : start + piece_bytes]
+
+
+def _members(
+    data: bytes, decompressor: Callable[[], Any], piece_bytes: int, error: type[Exception]
+) -> Iterator[bytes]:
+    """The text of each member of a gzip file (or stream of a bzip2 file), in order."""
     while data:
-        member = isal_zlib.decompressobj(16 + isal_zlib.MAX_WBITS)
+        member = decompressor()
         compressed = data
         try:
             while not member.eof:
-                out = member.decompress(compressed, block_bytes)  # bounded memory per call
-                compressed = member.unconsumed_tail
-                if not out and not compressed:
-                    complete = False  # input ended inside a member
-                    break
-                size += len(out)
-                cut = out.rfind(b"\n") + 1
-                if size < block_bytes or not cut:
-                    pending.append(out)
-                    continue
-                yield b"".join([*pending, memoryview(out)[:cut]])
-                pending, size = [out[cut:]], len(out) - cut
-        except isal_zlib.error:
-            complete = False
-        if not complete:
-            break
+                out = member.decompress(compressed, piece_bytes)
+                # zlib keeps the input it did not take; bz2 keeps it inside.
+                compressed = getattr(member, "unconsumed_tail", b"")
+                if out:
+                    yield out
+                elif not compressed and not member.eof:
+                    raise CorruptFile("compressed data cut short")
+        except error as damaged:
+            raise CorruptFile(f"damaged compressed data: {damaged}") from None
         data = member.unused_data
-    if size:
-        yield b"".join(pending)
-    if not complete:
-        raise CorruptGzip("gzip data cut short or damaged")
+        if data[:1] == b"\0" and not data.strip(b"\0"):
+            return
 
 
 def parse_lines(block: bytes) -> pa.Table:
     """Rows (LINES_SCHEMA) of the non-blank lines of a block of JSON Lines, in order."""
-    lines = [line for line in block.splitlines() if line.strip()]
-    fields = _parse_clean_block(block, len(lines))
+    # Only \n ends a line: a bare \r is whitespace inside a record, as JSON has it.
+    block = block.removeprefix(UTF8_BOM)
+    lines = [line for line in block.split(b"\n") if line.strip()]
+    # Arrow's reader takes a `null` line for a record of nulls (or crashes on it, when it comes
+    # first): only blocks of objects go its way.
+    objects = all(line.lstrip()[:1] == b"{" for line in lines)
+    fields = _parse_clean_block(block, len(lines)) if objects else None
     if fields is None:
         return pa.Table.from_pylist([_parse_line(line) for line in lines], schema=LINES_SCHEMA)
     n = fields.num_rows
@@ -129,7 +172,7 @@ def _parse_line(line: bytes) -> dict:
         text, reason = line.decode("utf-8", "replace"), INVALID_UTF8
     try:
         record = json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: nested deeper than Python goes
         record = None
     if not isinstance(record, dict):
         return {"raw": line, "reason": reason or MALFORMED_JSON}

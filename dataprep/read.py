@@ -1,4 +1,4 @@
-"""Read stage: the raw dump (JSON Lines, plain or gzip, or Parquet) into rows with a stable id.
+"""Read stage: the raw dump (JSON Lines, plain or compressed, or Parquet) into rows with stable ids.
 
 Nothing is dropped here. Every row that cannot be used gets a `reason` and flows on to the
 rejected table with as much of it as could be read; the raw line is kept in `raw` when the
@@ -25,8 +25,8 @@ from dataprep.json_lines import (
     LINES_SCHEMA,
     MALFORMED_JSON,
     RAW_COLUMNS,
-    CorruptGzip,
-    gunzip_blocks,
+    CorruptFile,
+    decompressed_blocks,
     parse_lines,
 )
 from dataprep.storage import Storage
@@ -90,7 +90,7 @@ def read_dump(spark: SparkSession, config: ReadConfig) -> DataFrame:
 
 
 JSON_LINES_SUFFIXES = (".json", ".jsonl", ".ndjson")
-# .gz is inflated by the reader itself, .bz2 by Spark's text reader (splittable, pure Java).
+# Inflated by the reader itself, a task per file, so a damaged file is a reason, not a crash.
 COMPRESSED_SUFFIXES = (".gz", ".bz2")
 
 
@@ -147,18 +147,21 @@ def _some(names: list[str], shown: int = 3) -> str:
 
 
 def _json_lines(spark: SparkSession, files: list[str]) -> DataFrame:
-    gzipped = [f for f in files if f.endswith(".gz")]
-    plain = [f for f in files if not f.endswith(".gz")]
+    compressed = [f for f in files if f.endswith(COMPRESSED_SUFFIXES)]
+    plain = [f for f in files if not f.endswith(COMPRESSED_SUFFIXES)]
     parts = []
-    if gzipped:
+    if compressed:
         # Gzip is not splittable, and a shard decompresses to ~4x its size: each shard gets
         # its own task, which decompresses and parses it in Python in bounded blocks, reading
-        # it once, so a damaged shard is found on the way.
-        parts.append(_gzip_shards(spark, gzipped).mapInArrow(_read_gzip_shards, _SOURCED_STRUCT))
+        # it once, so a damaged shard is found on the way. Bzip2 goes the same way: Spark's
+        # reader of it fails the job on a cut-off file.
+        shards = _compressed_shards(spark, compressed)
+        parts.append(shards.mapInArrow(_read_compressed_shards, _SOURCED_STRUCT))
     if plain:
         # Plain files are split by Spark's text reader (any Hadoop codec too); the lines are
-        # parsed by the same Python function.
-        lines = spark.read.text(plain).select(
+        # parsed by the same Python function. Only \n ends a line: a bare \r is whitespace
+        # inside a record.
+        lines = spark.read.option("lineSep", "\n").text(plain).select(
             F.col("_metadata.file_path").alias("path"), F.col("value").cast("binary")
         )
         parts.append(lines.mapInArrow(_parse_plain_lines, _SOURCED_STRUCT))
@@ -172,8 +175,8 @@ def _json_lines(spark: SparkSession, files: list[str]) -> DataFrame:
 PER_SHARD_SCANS = 512
 
 
-def _gzip_shards(spark: SparkSession, shards: list[str]) -> DataFrame:
-    """(path, content) of the gzip shards, one partition per shard."""
+def _compressed_shards(spark: SparkSession, shards: list[str]) -> DataFrame:
+    """(path, content) of the compressed shards, one partition per shard."""
     if len(shards) <= PER_SHARD_SCANS:
         # One scan per shard is one partition per shard without moving a byte; a single scan
         # would pack several shards into a task by compressed size and leave cores idle at the
@@ -192,19 +195,19 @@ _SOURCED_SCHEMA = LINES_SCHEMA.append(pa.field("source_file", pa.string()))
 _SOURCED_STRUCT = from_arrow_schema(_SOURCED_SCHEMA)
 
 
-def _read_gzip_shards(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+def _read_compressed_shards(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
     for batch in batches:
         paths, blobs = batch.column("path"), batch.column("content")
         for i in range(batch.num_rows):
             # One shard's bytes as a Python object at a time.
-            yield from _read_gzip_shard(paths[i].as_py(), blobs[i].as_py())
+            yield from _read_compressed_shard(paths[i].as_py(), blobs[i].as_py())
 
 
-def _read_gzip_shard(path: str, data: bytes) -> Iterator[pa.RecordBatch]:
+def _read_compressed_shard(path: str, data: bytes) -> Iterator[pa.RecordBatch]:
     try:
-        for block in gunzip_blocks(data):
+        for block in decompressed_blocks(data):
             yield from _with_source(parse_lines(block), path)
-    except CorruptGzip:
+    except CorruptFile:
         # Lines read before the damage are kept (the cut-off last one is malformed_json);
         # this row makes the loss show in the funnel.
         marker = {"source_file": path, "reason": CORRUPT_FILE}
@@ -240,7 +243,9 @@ def _parquet_rows(spark: SparkSession, files: list[str], source: str) -> DataFra
         raise UsageError(f"Parquet input {source!r} lacks the columns {missing}")
     # Every other column (an earlier stage's features, say) is kept, as the data contract asks.
     rows = table.withColumns({c: F.col(c).cast("string") for c in RAW_COLUMNS})
-    invalid = ~F.is_valid_utf8("content")
+    invalid = reduce(
+        Column.__or__, [F.coalesce(~F.is_valid_utf8(c), F.lit(False)) for c in RAW_COLUMNS]
+    )
     # Invalid bytes would make the rejected table unreadable for strict readers (pyarrow) and
     # cannot be hashed: the text gets U+FFFD in their place, as the JSON reader does.
     repaired = rows.withColumns(
@@ -276,13 +281,21 @@ def content_hash(content: Column) -> Column:
 
 
 def stable_id() -> Column:
-    """64-bit row id from (repo_name, path, hash); from the raw line when none of them was read.
+    """64-bit row id from (repo_name, path, hash); for a row missing one of them, from what was
+    read of it: those fields, its raw line, or where no line was kept, its file's name.
 
     Two rows share an id only when they are the same file at the same location with the same
-    whitespace-free content; exact dedup keeps one of them. Partitioning never changes it.
+    whitespace-free content (exact dedup keeps one of them), or the same bad line. Partitioning
+    never changes it.
     """
-    unread = F.col("repo_name").isNull() & F.col("path").isNull() & F.col("hash").isNull()
-    return F.when(unread, F.xxhash64("raw")).otherwise(F.xxhash64("repo_name", "path", "hash"))
+    located = ("repo_name", "path", "hash")
+    whole = reduce(Column.__and__, [F.col(c).isNotNull() for c in located])
+    # xxhash64 skips nulls: which fields are null must enter the hash, or a row with no
+    # repo_name and one with no path (or every unread line) would share an id.
+    nulls = [F.col(c).isNull() for c in located]
+    source = F.when(F.col("raw").isNull(), F.col("source_file"))
+    partial = F.xxhash64(*nulls, *located, "raw", source)
+    return F.when(whole, F.xxhash64(*located)).otherwise(partial)
 
 
 def _validate(rows: DataFrame, max_file_bytes: int) -> DataFrame:

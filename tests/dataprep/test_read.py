@@ -13,7 +13,7 @@ from conftest import raw_row, write_jsonl_gz
 from pyspark.sql import functions as F
 
 from dataprep.cli import UsageError
-from dataprep.json_lines import CorruptGzip, gunzip_blocks
+from dataprep.json_lines import CorruptFile, decompressed_blocks
 from dataprep.read import ReadConfig, content_hash, read_dump
 
 
@@ -27,11 +27,11 @@ def test_content_hash_matches_codeparrot_definition(spark):
 
 
 def gzip_is_complete(data: bytes) -> bool:
-    """Whether gunzip_blocks reads `data` to its end without finding damage."""
+    """Whether decompressed_blocks reads `data` to its end without finding damage."""
     try:
-        for _ in gunzip_blocks(data):
+        for _ in decompressed_blocks(data):
             pass
-    except CorruptGzip:
+    except CorruptFile:
         return False
     return True
 
@@ -42,7 +42,7 @@ def test_gzip_is_complete():
     assert gzip_is_complete(b"")
     assert not gzip_is_complete(whole[:-20])
     assert not gzip_is_complete(whole[: len(whole) // 3])
-    assert not gzip_is_complete(b"not gzip at all")
+    assert not gzip_is_complete(whole[:30] + b"\0" * 30)
 
 
 def _reasons(spark, path, **kwargs) -> list[tuple[str, str | None]]:
@@ -85,6 +85,14 @@ def test_broken_input_gets_reasons_not_crashes(spark, tmp_path):
         )
     )
     (dump / "cut.json.gz").write_bytes(whole[: len(whole) // 2])
+    # bzip2 blocks hold 900 kB of text: of three, the first two are read whole.
+    lines = (raw_row("b/b", f"b{i}.py", "w = 1\n" * 40) for i in range(8000))
+    cut_bz2 = bz2.compress(b"\n".join(json.dumps(row).encode() for row in lines))
+    (dump / "b.jsonl.bz2").write_bytes(cut_bz2[:-100])
+    # Lines Arrow's reader took for records of nulls, or crashed on; \r inside a record.
+    (dump / "c.jsonl").write_bytes(
+        b'null\n{}\n{"repo_name": "u/r",\r"path": "cr.py",\r"content": "x = 1"}\n'
+    )
 
     read = _reasons(spark, dump, max_file_bytes=4096)
     reasons = dict(read)
@@ -102,17 +110,30 @@ def test_broken_input_gets_reasons_not_crashes(spark, tmp_path):
     for key, reason in read:
         by_reason.setdefault(reason, []).append(key)
     # The cut line, the JSON array, and the line the damaged shard ends in.
+    assert reasons["cr.py"] is None
     assert sorted(by_reason["malformed_json"]) == [
         f"file:{dump}/a.json.gz",
         f"file:{dump}/a.json.gz",
+        f"file:{dump}/b.jsonl.bz2",
+        f"file:{dump}/c.jsonl",
         f"file:{dump}/cut.json.gz",
     ]
-    assert by_reason["corrupt_file"] == [f"file:{dump}/cut.json.gz"]
-    assert len(by_reason["missing_repo_or_path"]) == 2  # empty repo_name, absent path
-    assert any(k.startswith("t") for k in by_reason[None])  # lines before the damage are used
-    # No line lost, the blank one skipped: 13 lines of a.json.gz (4 of them good), the lines
-    # of the damaged shard (good ones and the cut-off one), its corrupt_file row.
-    assert len(read) == 13 + (len(by_reason[None]) - 4) + 1 + 1
+    assert sorted(by_reason["corrupt_file"]) == [
+        f"file:{dump}/b.jsonl.bz2",
+        f"file:{dump}/cut.json.gz",
+    ]
+    # empty repo_name, absent path, {}
+    assert len(by_reason["missing_repo_or_path"]) == 3
+    # Lines before the damage are used.
+    assert any(k.startswith("t") for k in by_reason[None])
+    assert any(k.startswith("b") for k in by_reason[None])
+    # No line lost, the blank one skipped: 13 lines of a.json.gz (4 of them good), 3 of
+    # c.jsonl (1 good), the lines of each damaged shard (good ones and the cut-off one) and
+    # its corrupt_file row.
+    assert len(read) == 13 + 3 + (len(by_reason[None]) - 5) + 2 * (1 + 1)
+    # Rows of which little was read still get ids of their own.
+    ids = read_dump(spark, ReadConfig(input=str(dump))).where(F.col("reason").isNotNull())
+    assert ids.select("id").distinct().count() == ids.count()
 
 
 def test_rejected_text_is_valid_and_raw_kept(spark, tmp_path):
@@ -176,7 +197,7 @@ def test_files_are_chosen_by_name(spark, tmp_path, capsys):
     assert _paths(spark, dump) == ["a.py", "b.py", "c.py"]
     err = capsys.readouterr().err
     assert "skipped 3 file(s)" in err and "README.md" in err and "notes.gz" in err
-    # An explicit format reads every file (notes.gz is not gzip: a corrupt_file row, no path);
+    # An explicit format reads every file (notes.gz is plain text despite its name);
     # a file named directly is read whatever its name.
     assert len(_paths(spark, dump, input_format="json")) == 6
     assert _paths(spark, dump / "manifest.txt") == ["manifest.txt"]
