@@ -161,8 +161,10 @@ def _json_lines(spark: SparkSession, files: list[str]) -> DataFrame:
         # Plain files are split by Spark's text reader (any Hadoop codec too); the lines are
         # parsed by the same Python function. Only \n ends a line: a bare \r is whitespace
         # inside a record.
-        lines = spark.read.option("lineSep", "\n").text(plain).select(
-            F.col("_metadata.file_path").alias("path"), F.col("value").cast("binary")
+        lines = (
+            spark.read.option("lineSep", "\n")
+            .text(plain)
+            .select(F.col("_metadata.file_path").alias("path"), F.col("value").cast("binary"))
         )
         parts.append(lines.mapInArrow(_parse_plain_lines, _SOURCED_STRUCT))
     rows = parts[0]
@@ -246,11 +248,15 @@ def _parquet_rows(spark: SparkSession, files: list[str], source: str) -> DataFra
     invalid = reduce(
         Column.__or__, [F.coalesce(~F.is_valid_utf8(c), F.lit(False)) for c in RAW_COLUMNS]
     )
+    # The reason is found before the repair below, which would hide it.
+    rows = rows.withColumn("reason", F.when(invalid, F.lit(INVALID_UTF8)).cast("string"))
     # Invalid bytes would make the rejected table unreadable for strict readers (pyarrow) and
     # cannot be hashed: the text gets U+FFFD in their place, as the JSON reader does.
     repaired = rows.withColumns(
         {
-            name: F.when(invalid, F.make_valid_utf8(name)).otherwise(F.col(name))
+            name: F.when(F.col("reason").isNotNull(), F.make_valid_utf8(name)).otherwise(
+                F.col(name)
+            )
             for name in RAW_COLUMNS
         }
     )
@@ -258,7 +264,6 @@ def _parquet_rows(spark: SparkSession, files: list[str], source: str) -> DataFra
         {
             "raw": F.lit(None).cast("binary"),
             "source_file": F.col("_metadata.file_path"),
-            "reason": F.when(invalid, F.lit(INVALID_UTF8)).cast("string"),
             "hash": F.when(F.col("content").isNotNull(), content_hash(F.col("content"))),
         }
     )

@@ -8,6 +8,8 @@ import hashlib
 import json
 import re
 
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 from conftest import raw_row, write_jsonl_gz
 from pyspark.sql import functions as F
@@ -172,6 +174,23 @@ def test_parquet_input_keeps_extra_columns(spark, tmp_path):
     df = read_dump(spark, ReadConfig(input=str(tmp_path / "pq")))
     assert "stars" in df.columns  # a partition folder (stars=1) stays a column
     assert df.where(F.col("reason").isNull()).count() == 5
+
+
+def test_parquet_with_invalid_utf8_anywhere_is_rejected_and_repaired(spark, tmp_path):
+    def row(repo: bytes, path: bytes) -> dict:
+        return {"repo_name": repo, "path": path, "copies": b"1", "size": b"5",
+                "content": b"x = 1", "license": b"mit"}  # fmt: skip
+
+    rows = [row(b"u/r", b"ok.py"), row(b"u/\xff", b"a.py"), row(b"u/r", b"\xfe.py")]
+    rows.append(row(b"u/r", b"c.py") | {"content": b"caf\xe9 = 1"})
+    (tmp_path / "pq").mkdir()
+    pq.write_table(pa.Table.from_pylist(rows), tmp_path / "pq" / "a.parquet")
+    read = read_dump(spark, ReadConfig(input=str(tmp_path / "pq"))).orderBy("path").collect()
+    assert [(r.path, r.reason) for r in read] == [
+        ("a.py", "invalid_utf8"), ("c.py", "invalid_utf8"), ("ok.py", None),
+        ("\ufffd.py", "invalid_utf8"),
+    ]  # fmt: skip
+    assert read[0].repo_name == "u/\ufffd" and read[1].content == "caf\ufffd = 1"
 
 
 def test_missing_input_is_a_clear_error(spark, tmp_path):
