@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -34,7 +35,13 @@ from dataprep.funnel import build_funnel
 from dataprep.near_dedup.stage import NEAR_DEDUP_REASONS, NearDedupConfig, near_dedup
 from dataprep.read import READ_REASONS, ReadConfig, read_dump, read_record
 from dataprep.split import SplitConfig, write_splits
-from dataprep.stage_output import finished_stage, refuse_foreign, run_stage, write_table
+from dataprep.stage_output import (
+    finished_stage,
+    refuse_foreign,
+    remove_stage,
+    run_stage,
+    write_table,
+)
 from dataprep.stats import write_stats
 from dataprep.storage import Storage
 from dataprep.tokenizer import MIN_VOCAB_SIZE, N_EXAMPLES, VOCAB_SIZE, train_tokenizer
@@ -106,10 +113,17 @@ def run_pipeline(spark: SparkSession, config: PipelineConfig) -> dict:
     if config.near_dedup:
         started = time.time()
         records.append(_near_dedup_stage(spark, config, workdir, prepared["run_id"]))
-        kept = f"{workdir}/near_deduped"
+        kept = _near_dedup_outputs(workdir)[0]
         timings["near_dedup"] = round(time.time() - started, 2)
     else:
         skipped["near_dedup"] = ["near_duplicate"]
+        near, rejected, clusters = _near_dedup_outputs(workdir)
+        if remove_stage(storage, near, rejected, NEAR_DEDUP_REASONS, also_writes=(clusters,)):
+            print(
+                f"{workdir}: removed an earlier run's near dedup (its rows, near_duplicate "
+                "rejections and clusters), which --no-near-dedup leaves out",
+                file=sys.stderr,
+            )
 
     started = time.time()
     clean = f"{workdir}/clean"
@@ -201,10 +215,16 @@ def _with_trained_tokenizer(
     )
 
 
+def _near_dedup_outputs(workdir: str) -> tuple[str, str, str]:
+    """Where the near-dedup stage writes: its kept rows, the rejected rows, its clusters."""
+    return f"{workdir}/near_deduped", f"{workdir}/rejected", f"{workdir}/near_dup_clusters"
+
+
 def _near_dedup_stage(
     spark: SparkSession, config: PipelineConfig, workdir: str, upstream: str
 ) -> dict:
     """Near-dedup `<workdir>/filtered` into `<workdir>/near_deduped`, clusters beside it."""
+    output, rejected, clusters = _near_dedup_outputs(workdir)
     details: dict = {}
 
     def build() -> DataFrame:
@@ -213,19 +233,19 @@ def _near_dedup_stage(
             "reason", F.lit(None).cast("string")
         )
         result = near_dedup(filtered, config.near)
-        write_table(spark, result.clusters, f"{workdir}/near_dup_clusters")
+        write_table(spark, result.clusters, clusters)
         details.update(result.stats)
         return result.rows
 
     return run_stage(
         spark,
         build,
-        output=f"{workdir}/near_deduped",
-        rejected=f"{workdir}/rejected",
+        output=output,
+        rejected=rejected,
         reasons=NEAR_DEDUP_REASONS,
         config={"near": dataclasses.asdict(config.near)},
         overwrite=config.overwrite,
         upstream=upstream,
         details=details,
-        also_writes=(f"{workdir}/near_dup_clusters",),
+        also_writes=(clusters,),
     )

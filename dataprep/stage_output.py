@@ -144,10 +144,12 @@ def write_stage(
     config: dict,
     upstream: str | None = None,
     details: dict | None = None,
+    also_writes: tuple[str, ...] = (),
 ) -> dict:
     """Write kept rows to `output` and rejected rows under `rejected`; return the stage record.
 
-    `details` (figures the stage measured, if any) are kept in the record.
+    `details` (figures the stage measured, if any) are kept in the record, and so are the
+    folders the stage wrote besides (`also_writes`), which a rerun may replace.
     """
     storage = Storage(spark)
     owner = storage.qualify(output)
@@ -178,6 +180,7 @@ def write_stage(
         "rejected": place,
         "run_id": uuid.uuid4().hex,
         "counts": counts,
+        "also_writes": [storage.qualify(folder) for folder in also_writes],
     }
     if details is not None:
         record["details"] = details
@@ -222,6 +225,12 @@ def run_stage(
         print(f"{output}: done before with these settings and input; reused", file=sys.stderr)
         return done
     refuse_foreign(storage, output, overwrite)
+    written_before = _record(storage, output).get("also_writes", [])
+    for folder in also_writes:
+        if storage.qualify(folder) not in written_before:
+            refuse_foreign(storage, folder, overwrite)
+    # Before build_rows, which may write the also_writes folders.
+    _check_owner(storage, rejected, reasons, storage.qualify(output))
     rows = build_rows()
     return write_stage(
         spark,
@@ -232,7 +241,30 @@ def run_stage(
         config=config,
         upstream=upstream,
         details=details,
+        also_writes=also_writes,
     )
+
+
+def remove_stage(
+    storage: Storage,
+    output: str,
+    rejected: str,
+    reasons: tuple[str, ...],
+    also_writes: tuple[str, ...] = (),
+) -> bool:
+    """Delete what a stage wrote at `output` earlier; return whether there was such a stage.
+
+    Its rows, the rejected rows it owns under `rejected` and the folders it wrote beside them
+    go: a rerun that skips the stage must not leave them to disagree with what it writes (rows
+    both kept and rejected, statistics of clusters that no longer apply). A folder that no
+    stage wrote is left alone.
+    """
+    if not _record(storage, output):
+        return False
+    _drop_owned(storage, rejected, reasons, storage.qualify(output))
+    for folder in (output, *also_writes):
+        storage.delete(folder)
+    return True
 
 
 def move_table(spark: SparkSession, source: str, target: str, schema: StructType) -> None:

@@ -68,6 +68,7 @@ def main(spark: SparkSession, job: NearDedupJob) -> None:
             **read_record(spark, job.read),
             "near": dataclasses.asdict(job.near),
             "exact_dedup": job.exact_dedup,
+            "clusters": Storage(spark).qualify(clusters),
         },
         overwrite=job.out.overwrite,
         upstream=Storage(spark).fingerprint(job.read.input),

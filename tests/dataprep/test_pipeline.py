@@ -170,6 +170,25 @@ def test_rerun_is_a_noop_and_other_config_is_refused(spark, dump, workdir):
         _run(spark, dump, workdir, filters=FilterConfig(line_max=500))
 
 
+def test_a_rerun_without_near_dedup_removes_its_outputs(spark, dump, tmp_path, capsys):
+    again = tmp_path / "w"
+    _run(spark, dump, again)
+    assert (again / "rejected/reason=near_duplicate").exists()
+    funnel = _run(spark, dump, again, near_dedup=False)
+    assert "removed an earlier run's near dedup" in capsys.readouterr().err
+    assert not (again / "rejected/reason=near_duplicate").exists()
+    assert not (again / "near_deduped").exists() and not (again / "near_dup_clusters").exists()
+    # What is on disk adds up again: no file both kept and rejected.
+    clean = spark.read.parquet(str(again / "clean/train"), str(again / "clean/valid"))
+    rejected = spark.read.parquet(str(again / "rejected"))
+    assert clean.count() == funnel["kept"]["files"]
+    assert clean.join(rejected, "id").count() == 0
+    assert (
+        clean.count() + rejected.where("reason != 'corrupt_file'").count()
+        == funnel["input"]["files"]
+    )
+
+
 def test_printed_funnel_marks_what_did_not_run(workdir):
     funnel = json.loads((workdir / "funnel.json").read_text())
     text = format_funnel(funnel)

@@ -5,7 +5,14 @@ from __future__ import annotations
 import pytest
 
 from dataprep.cli import UsageError
-from dataprep.stage_output import ConfigMismatch, StageOutput, config_changes, run_stage
+from dataprep.stage_output import (
+    ConfigMismatch,
+    StageOutput,
+    config_changes,
+    remove_stage,
+    run_stage,
+)
+from dataprep.storage import Storage
 
 SCHEMA = "id long, content string, raw binary, reason string"
 
@@ -14,10 +21,10 @@ def _rows(spark, reasons):
     return spark.createDataFrame([(i, f"x{i}", None, r) for i, r in enumerate(reasons)], SCHEMA)
 
 
-def _run(spark, rows, output, rejected, config=None, source=None, **options):
+def _run(spark, rows, output, rejected, config=None, source=None, build=None, **options):
     return run_stage(
         spark,
-        lambda: rows,
+        build or (lambda: rows),
         output=str(output),
         rejected=str(rejected),
         reasons=("a", "b"),
@@ -128,3 +135,49 @@ def test_config_changes_name_the_settings_that_differ():
     now = {"input": "a", "read": {"max": 2, "fmt": "json"}, "seed": 0, "new": True}
     assert config_changes(then, now) == {"new": (None, True), "read.max": (1, 2)}
     assert config_changes(then, then) == {}
+
+
+def test_folders_a_stage_writes_besides_are_guarded_as_its_output(spark, tmp_path):
+    rows = _rows(spark, [None, "a"])
+    extra = tmp_path / "clusters"
+
+    def build():
+        spark.range(3).write.mode("overwrite").parquet(str(extra))
+        return rows
+
+    def run(output, rejected="rej", **options):
+        return _run(
+            spark, rows, tmp_path / output, tmp_path / rejected, build=build,
+            also_writes=(str(extra),), **options,
+        )  # fmt: skip
+
+    extra.mkdir()
+    (extra / "notes.txt").write_text("a user's notes")
+    with pytest.raises(UsageError, match="already holds files that no stage wrote"):
+        run("out")
+    assert (extra / "notes.txt").exists()
+    run("out", overwrite=True)
+    run("out", config={"k": 2}, overwrite=True)  # its own folder, written again
+    run("out", config={"k": 2}, upstream="changed input")  # ... as its input changed
+    # Another stage's rejected rows are found before the build writes anything.
+    (extra / "_SUCCESS").unlink()
+    before = sorted(p.name for p in extra.iterdir())
+    with pytest.raises(ConfigMismatch, match="own --rejected"):
+        run("other", overwrite=True)
+    assert sorted(p.name for p in extra.iterdir()) == before
+
+
+def test_a_removed_stage_takes_its_rejected_rows_and_folders(spark, tmp_path):
+    storage = Storage(spark)
+    rows = _rows(spark, [None, "a", "b"])
+    _run(spark, rows, tmp_path / "first", tmp_path / "rej", config={"first": 1})
+    extra = tmp_path / "extra"
+    extra.mkdir()
+    assert remove_stage(storage, str(tmp_path / "first"), str(tmp_path / "rej"), ("a", "b"),
+                        also_writes=(str(extra),))  # fmt: skip
+    assert not (tmp_path / "first").exists() and not extra.exists()
+    assert not (tmp_path / "rej" / "reason=a").exists()
+    # A folder that no stage wrote is not a stage: nothing is removed.
+    (tmp_path / "mine").mkdir()
+    assert not remove_stage(storage, str(tmp_path / "mine"), str(tmp_path / "rej"), ("a",))
+    assert (tmp_path / "mine").exists()
