@@ -49,7 +49,9 @@ def sketch_batch(contents: pa.Array, spec: SketchSpec) -> pa.StructArray:
             continue
         words = tokens(text)
         counts.append(len(words))
-        if len(words) < spec.min_tokens:
+        # A file without tokens resembles nothing, whatever --min-tokens says (two empty
+        # sets would count as identical).
+        if len(words) < max(spec.min_tokens, 1):
             continue
         eligible[i] = True
         token_ids.extend(

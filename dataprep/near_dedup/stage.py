@@ -54,7 +54,9 @@ class NearDedupConfig:
     num_perm: int = option(256, help="MinHash permutations", minimum=1)
     ngram: int = option(1, help="shingle size in tokens: 1 = CodeParrot's token sets", minimum=1)
     min_tokens: int = option(
-        MIN_TOKENS, help="files with fewer tokens (repeats counted) are left alone", minimum=0
+        MIN_TOKENS,
+        help="files with fewer tokens (repeats counted) are left alone, as are files without any",
+        minimum=0,
     )
     banding: str = option(
         "high_recall",
@@ -87,7 +89,13 @@ class NearDedupConfig:
         if self.bands is not None:
             bands, rows = self.bands, self.rows
         elif self.banding == "high_recall":
-            bands, rows = high_recall_bands(self.threshold, self.num_perm)
+            try:
+                bands, rows = high_recall_bands(self.threshold, self.num_perm)
+            except ValueError as error:
+                raise ValueError(
+                    f"--threshold {self.threshold} is too low for --banding high_recall ({error}):"
+                    " choose --banding optimal, or --bands and --rows"
+                ) from None
         else:
             bands, rows = optimal_bands(self.threshold, self.num_perm)
         if bands * rows > self.num_perm:

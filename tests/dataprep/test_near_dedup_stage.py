@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pandas as pd
 import pytest
+from conftest import load_job, raw_row, write_jsonl_gz
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
+from dataprep.cli import UsageError
 from dataprep.near_dedup.local import near_dedup_local
 from dataprep.near_dedup.shingles import jaccard, tokens
 from dataprep.near_dedup.stage import NEAR_DUPLICATE, NearDedupConfig, near_dedup
+from dataprep.read import ReadConfig
+from dataprep.stage_output import ConfigMismatch, StageOutput
 
 
 def _rows(spark: SparkSession, corpus: list[tuple[int, str]], partitions: int) -> DataFrame:
@@ -111,3 +117,41 @@ def test_config_errors() -> None:
     with pytest.raises(ValueError, match="need more"):
         NearDedupConfig(bands=30, rows=10).sketch_spec()
     assert NearDedupConfig(banding="optimal").sketch_spec().bands == 13
+    with pytest.raises(ValueError, match=r"--threshold 0\.01 is too low .* --banding optimal"):
+        NearDedupConfig(threshold=0.01)
+    assert NearDedupConfig(threshold=0.01, banding="optimal").sketch_spec().bands > 0
+
+
+def test_files_without_tokens_resemble_nothing() -> None:
+    # Two empty token sets would have Jaccard 1: with --min-tokens 0 they were merged.
+    texts = ["# \u4f60\u597d\uff0c\u4e16\u754c\u3002", "/* ++ -- */", "x = 1", "x = 1"]
+    decided = near_dedup_local([1, 2, 3, 4], texts, NearDedupConfig(min_tokens=0))
+    removed = decided.loc[~decided["kept"], "id"].tolist()
+    assert removed == [4]  # the one true near duplicate
+
+
+def test_the_jobs_clusters_folder_is_an_output_of_its_own(spark, tmp_path, corpus) -> None:
+    job = load_job("near_dedup.py")
+    dump = tmp_path / "dump"
+    write_jsonl_gz(dump / "a.json.gz", [raw_row("u/r", f"f{i}.py", t) for i, t in corpus[:40]])
+
+    def run(clusters: Path, output: str = "near", overwrite: bool = False) -> None:
+        settings = job.NearDedupJob(
+            read=ReadConfig(input=str(dump)),
+            out=StageOutput(output=str(tmp_path / output), overwrite=overwrite),
+            clusters=str(clusters),
+        )
+        job.main(spark, settings)
+
+    run(tmp_path / "c1")
+    # Another --clusters is another configuration: refused, then written with --overwrite.
+    with pytest.raises(ConfigMismatch, match="clusters: "):
+        run(tmp_path / "c2")
+    run(tmp_path / "c2", overwrite=True)
+    assert spark.read.parquet(str(tmp_path / "c2")).count() > 0
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "notes.txt").write_text("a user's notes")
+    with pytest.raises(UsageError, match="already holds files that no stage wrote"):
+        run(mine, output="other")
+    assert (mine / "notes.txt").exists()
