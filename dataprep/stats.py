@@ -217,7 +217,9 @@ def duplication_stats(spark: SparkSession, workdir: str) -> dict[str, Any]:
         "percent double, top_unique long, files long, bytes long, "
         "files_share double, bytes_share double",
     )
-    by_percent = {c[0]: c for c in curve}
+    # A headline share is stated only where the top percent is at least half a file: in a
+    # smaller dump, "the top 0.1%" would be one file standing for a larger share.
+    by_percent = {c[0]: c for c in curve if c[0] / 100 * n_unique >= 0.5}
     summary = {
         "n_files": n_files,
         "n_unique": n_unique,
@@ -228,6 +230,9 @@ def duplication_stats(spark: SparkSession, workdir: str) -> dict[str, Any]:
         },
         "top_unique_bytes_share": {
             percent_key(p): by_percent[p][5] for p in HEADLINE_PERCENTS if p in by_percent
+        },
+        "top_unique_count": {
+            percent_key(p): by_percent[p][1] for p in HEADLINE_PERCENTS if p in by_percent
         },
     }
 
@@ -326,8 +331,12 @@ def plot_concentration(stats: Stats, ax: Axes | None = None) -> Axes:
     """Share of all files (and bytes) held by the top x% of unique files, with CodeParrot's."""
     ax = _axes(ax)
     curve = stats.concentration
-    ax.plot(curve["percent"], 100 * curve["files_share"], label="files")
-    ax.plot(curve["percent"], 100 * curve["bytes_share"], "--", label="bytes")
+    # The share of unique files each point really holds: at least one file, however small
+    # the percent asked for.
+    top = 100 * curve["top_unique"] / max(stats.summary["n_unique"], 1)
+    ax.plot(top, 100 * curve["files_share"], label="files")
+    ax.plot(top, 100 * curve["bytes_share"], "--", label="bytes")
+    ax.plot(top, top, ":", color="grey", label="no duplicates")
     ax.plot(
         [100 * f for f, _ in CONCENTRATION_ANCHORS],
         [100 * s for _, s in CONCENTRATION_ANCHORS],
@@ -399,8 +408,10 @@ def format_headline(summary: dict, stats_dir: str) -> str:
         key = percent_key(100 * fraction)
         share = summary["top_unique_share"].get(key)
         if share is not None:
+            top = summary.get("top_unique_count", {}).get(key)
+            count = f" ({top:,} of {summary['n_unique']:,})" if top is not None else ""
             lines.append(
-                f"top {key}% of unique files: {share:.1%} of files "
+                f"top {key}% of unique files{count}: {share:.1%} of files "
                 f"({summary['top_unique_bytes_share'][key]:.1%} of bytes; "
                 f"CodeParrot: {reported:.0%} of files)"
             )

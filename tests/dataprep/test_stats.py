@@ -15,7 +15,15 @@ from nbclient import NotebookClient
 
 from dataprep.cli import MissingInput
 from dataprep.sample import CONCENTRATION_ANCHORS, copy_counts
-from dataprep.stats import CURVE_PERCENTS, PLOTS, TABLES, load_stats, top_k, write_stats
+from dataprep.stats import (
+    CURVE_PERCENTS,
+    PLOTS,
+    TABLES,
+    format_headline,
+    load_stats,
+    top_k,
+    write_stats,
+)
 
 N_UNIQUE = 1000
 COUNTS = copy_counts(N_UNIQUE)  # most-copied first
@@ -128,6 +136,21 @@ def test_summary_matches_construction(summary):
     # copy_counts reproduces CodeParrot's curve to within a file
     for (_, share), key in zip(CONCENTRATION_ANCHORS, ("0.1", "1", "10"), strict=True):
         assert abs(summary["top_unique_share"][key] - share) <= 1.5 / n_files, key
+
+
+def test_shares_of_less_than_a_file_are_not_stated(spark, tmp_path):
+    # 7 unique files, no duplicates: "the top 0.1%" would be one file, 14% of them.
+    rows = [
+        {"repo_name": "u/r", "path": f"m{i}.py", "size": 0, "content": f"x = {i}\n",
+         "hash": hashlib.md5(f"u{i}".encode()).hexdigest(), "id": i, "exact_copies": 1}
+        for i in range(7)
+    ]  # fmt: skip
+    _write(tmp_path / "filtered", rows)
+    summary = write_stats(spark, str(tmp_path))
+    assert set(summary["top_unique_share"]) == {"10"}  # 0.7 of a file: rounds to one
+    assert summary["top_unique_count"] == {"10": 1}
+    assert "top 10% of unique files (1 of 7): 14.3% of files" in format_headline(summary, "s")
+    assert "top 0.1%" not in format_headline(summary, "s")
 
 
 def test_histogram_and_clusters(summary, workdir):
