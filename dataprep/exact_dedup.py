@@ -2,8 +2,9 @@
 
 The key is `hash` (md5 of the content with all whitespace removed, computed by the read stage).
 Of the rows sharing a key, the one with the smallest `id` is kept (ties, which only rows at the
-same location with the same key can make, broken by license, copies, size and content), so the
-choice never depends on partitioning. Computed with Spark built-ins: one shuffle by key.
+same location with the same key can make, broken by license, copies, size, content and source
+file), so the choice never depends on partitioning. Computed with Spark built-ins: one shuffle
+by key.
 """
 
 from __future__ import annotations
@@ -28,7 +29,11 @@ def exact_dedup(rows: DataFrame) -> DataFrame:
         copies = F.coalesce(F.col("exact_copies").cast("long"), copies)
     # Rows rejected earlier are grouped by themselves so they never count as copies.
     group = F.when(live, F.col("hash")).otherwise(F.concat(F.lit("!"), F.col("id").cast("string")))
-    ordered = Window.partitionBy("_group").orderBy("id", "license", "copies", "size", "content")
+    # Rows equal in all of these (one file twice in the dump) differ at most in source_file,
+    # which then decides, so that partitioning never does.
+    ties = ["license", "copies", "size", "content"]
+    ties += ["source_file"] if "source_file" in rows.columns else []
+    ordered = Window.partitionBy("_group").orderBy("id", *ties)
     whole_group = ordered.rowsBetween(Window.unboundedPreceding, Window.unboundedFollowing)
     first = F.row_number().over(ordered) == 1
     return (

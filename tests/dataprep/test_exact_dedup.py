@@ -52,6 +52,15 @@ def test_a_row_read_twice_is_kept_once(spark):
     assert [r["exact_copies"] for r in rows] == [2, 2]
 
 
+def test_one_file_in_two_shards_keeps_the_first_shards_copy(spark):
+    row = (4, "k", "mit", 2, 3, "abc", None)
+    rows = [(*row, "file:/dump/b.json.gz"), (*row, "file:/dump/a.json.gz")]
+    frame = spark.createDataFrame(rows, f"{SCHEMA}, source_file string")
+    for partitions in (1, 2, 3):
+        kept = exact_dedup(frame.repartition(partitions)).where("reason is null").collect()
+        assert [r["source_file"] for r in kept] == ["file:/dump/a.json.gz"]
+
+
 def test_rows_rejected_before_are_neither_kept_nor_counted(spark):
     rows = _dedup(
         spark,
