@@ -4,7 +4,8 @@ A file is contaminated when, with all whitespace removed, it contains one of a p
 fingerprints: its prompt from the function's `def` on (signature and docstring), or its
 signature followed by the canonical solution (the function without its docstring).
 Whitespace-free matching survives re-indentation, tabs, CRLF and blank lines; the `def` name
-in each fingerprint keeps short solutions ("return a + b") from matching unrelated code.
+in each fingerprint keeps short solutions ("return a + b") from matching unrelated code, and a
+match must end where a line does, so that a longer body starting alike is not one.
 Only files that define a function with a HumanEval entry point name are compared at all.
 """
 
@@ -27,15 +28,23 @@ DECONTAMINATION_REASONS = (BENCHMARK_CONTAMINATION,)
 # instead of trying every position (measured 14x faster); the word boundary is checked after.
 _DEF = re.compile(r"def\s+([A-Za-z_]\w*)")
 _DOCSTRING = re.compile(r"\"\"\"|'''")
+# What may follow a whole function on its last line: blanks, a comment, the line's end.
+_LINE_END = re.compile(r"[ \t\f\v]*(?:#[^\r\n]*)?(?:\r|\n|$)")
 
 
 def defined_names(content: str) -> set[str]:
     """Names of the functions `content` defines (`def name`, `def` not inside a longer word)."""
-    return {
-        match.group(1)
-        for match in _DEF.finditer(content)
-        if match.start() == 0 or not _is_word_char(content[match.start() - 1])
-    }
+    names = set()
+    position = 0
+    while match := _DEF.search(content, position):
+        if match.start() == 0 or not _is_word_char(content[match.start() - 1]):
+            names.add(match.group(1))
+            position = match.end()
+        else:
+            # "abcdef\ndef name": the match took the real `def` for a name; look again after
+            # the false one.
+            position = match.start() + 3
+    return names
 
 
 def _is_word_char(char: str) -> bool:
@@ -72,7 +81,23 @@ def is_contaminated(content: str, index: dict[str, tuple[str, ...]]) -> bool:
     if not names:
         return False
     squeezed = without_whitespace(content)
-    return any(key in squeezed for name in names for key in index[name])
+    for key in (key for name in names for key in index[name]):
+        start = squeezed.find(key)
+        while start != -1:
+            if _ends_a_line(content, start + len(key)):
+                return True
+            start = squeezed.find(key, start + 1)
+    return False
+
+
+def _ends_a_line(content: str, squeezed_end: int) -> bool:
+    """Whether the whitespace-free text up to `squeezed_end` ends where a line of `content` ends
+    (nothing but a comment after it): a fingerprint is a whole function, and a short solution
+    ("return x + y") that goes on ("+ y_offset * 2") is other code."""
+    # Found rarely (a file defining a problem's function and holding its text), so a pass over
+    # the characters costs nothing overall.
+    kept = [i for i, char in enumerate(content) if not char.isspace()]
+    return _LINE_END.match(content, kept[squeezed_end - 1] + 1) is not None
 
 
 @F.arrow_udf(BooleanType())

@@ -74,6 +74,24 @@ def test_same_name_other_code_and_real_files_are_clean(problems, real_files):
     assert flagged == []
 
 
+def test_a_def_hidden_behind_a_word_ending_in_def_is_found(problems):
+    p = problems["HumanEval/0"]
+    function = p["prompt"][p["prompt"].index("def ") :] + p["canonical_solution"]
+    assert is_contaminated("# see abcdef\n" + function, humaneval_index())
+
+
+def test_a_longer_body_that_starts_like_a_solution_is_other_code(problems):
+    index = humaneval_index()
+    p = problems["HumanEval/53"]  # add(x, y): return x + y
+    start = p["prompt"].index("def add(")
+    signature = p["prompt"][start:].split('"""')[0]
+    longer = signature + p["canonical_solution"].rstrip("\n") + "_offset * 2\n"
+    assert not is_contaminated(longer, index)
+    commented = signature + p["canonical_solution"].rstrip("\n") + "  # the sum\nx = 1\n"
+    assert is_contaminated(commented, index)
+    assert is_contaminated((signature + p["canonical_solution"]).replace("\n", "\r\n"), index)
+
+
 def test_pipeline_removes_exactly_the_planted_files(spark, problems, real_files, tmp_path):
     plants = _plants(problems, random.Random(1))
     rows = [raw_row("u/bench", path, text) for path, text in plants.items()]
