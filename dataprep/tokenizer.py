@@ -107,6 +107,11 @@ def iter_contents(
         yield texts
 
 
+def has_content(data: str | Path) -> bool:
+    """Whether a file under `data` has non-empty content (reading only as far as the first)."""
+    return any(texts for texts in iter_contents(data, 1))
+
+
 def train_tokenizer(
     data: str | Path,
     output: str | Path,
@@ -123,6 +128,8 @@ def train_tokenizer(
         raise ValueError(f"vocab_size must be at least {MIN_VOCAB_SIZE}, not {vocab_size}")
     if n_examples < 1:
         raise ValueError(f"n_examples must be at least 1, not {n_examples}")
+    if not has_content(data):
+        raise UsageError(f"no file under {data} has content to train on")
     tokenizer = byte_level_bpe()
     trainer = trainers.BpeTrainer(
         vocab_size=vocab_size,

@@ -29,8 +29,9 @@ from dataprep.tokenizer import (
     MIN_VOCAB_SIZE,
     N_EXAMPLES,
     VOCAB_SIZE,
-    content_dataset,
+    has_content,
     measure_tokenizer,
+    tokenizer_from_json,
     train_tokenizer,
 )
 
@@ -65,17 +66,17 @@ def held_out(job: TrainTokenizerJob) -> Path | None:
     Checked before the training, which it would otherwise fail after.
     """
     if job.valid:
-        if not content_dataset(job.valid).count_rows():
+        if not has_content(job.valid):
             raise UsageError(f"--valid {job.valid} holds no files to measure the tokenizer on")
         return Path(job.valid)
     sibling = Path(job.data).parent / "valid"
     if not sibling.is_dir() or sibling == Path(job.data):
         return None
     try:
-        rows = content_dataset(sibling).count_rows()
+        found = has_content(sibling)
     except MissingInput:
-        rows = 0
-    if not rows:
+        found = False
+    if not found:
         print(
             f"note: {sibling} holds no files: the report has no held-out figures", file=sys.stderr
         )
@@ -89,16 +90,23 @@ def main(job: TrainTokenizerJob) -> None:
     if (Path(job.data) / "train").is_dir():
         # Parquet is read recursively: W/clean would train on the held-out files too.
         raise UsageError(f"{job.data} holds a train/ split: give it ({job.data}/train)")
+    mixed = next((p for p in Path(job.data).rglob("*") if _other_rows(p)), None)
+    if mixed is not None:
+        raise UsageError(
+            f"{job.data} holds {mixed}, which is not training data: give the train split "
+            "alone (W/clean/train)"
+        )
+    if not has_content(job.data):
+        raise UsageError(f"no file under {job.data} has content to train on")
     valid = held_out(job)
     tokenizer, training = train_tokenizer(
         job.data, job.output, vocab_size=job.vocab_size, n_examples=job.n_examples
     )
     report = {"vocab_size": len(tokenizer), "training": training}
     if valid is not None:
-        report["valid"] = {
-            "data": str(valid),
-            **measure_tokenizer(tokenizer.backend_tokenizer, valid, job.n_valid),
-        }
+        # Measured as the data will be encoded: "<|endoftext|>" in a file is text there.
+        encoder = tokenizer_from_json(tokenizer.backend_tokenizer.to_str())
+        report["valid"] = {"data": str(valid), **measure_tokenizer(encoder, valid, job.n_valid)}
     (Path(job.output) / "report.json").write_text(json.dumps(report, indent=2) + "\n")
     print(
         f"{len(tokenizer):,} tokens from {training['files']:,} files "
@@ -111,6 +119,12 @@ def main(job: TrainTokenizerJob) -> None:
             f"{v['vocab_used']:.1%} of the vocabulary used, "
             f"encode {v['encode_mb_per_s_per_core']} MB/s per core"
         )
+
+
+def _other_rows(path: Path) -> bool:
+    """Whether `path` is a folder of a workdir that holds no training rows: a held-out split or
+    rejected rows (Parquet is read recursively, so a workdir given whole would take them)."""
+    return path.is_dir() and (path.name == "valid" or path.name.startswith("reason="))
 
 
 if __name__ == "__main__":

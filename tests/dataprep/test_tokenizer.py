@@ -132,6 +132,33 @@ def test_job_reports_bad_options_and_data_in_one_line(shards, tmp_path):
     assert not (tmp_path / "out").exists()
 
 
+def test_job_refuses_data_without_content_or_holding_other_rows(shards, tmp_path):
+    job = [sys.executable, str(ROOT / "jobs/train_tokenizer.py"), "--vocab-size", "300"]
+    blank = tmp_path / "W/clean/train"
+    blank.mkdir(parents=True)
+    pq.write_table(pa.table({"content": ["", None]}), blank / "p0.parquet")
+    (tmp_path / "W/clean/valid").mkdir()
+    pq.write_table(pa.table({"content": ["x = 1\n"]}), tmp_path / "W/clean/valid/p0.parquet")
+    (tmp_path / "W/rejected/reason=too_large").mkdir(parents=True)
+    pq.write_table(
+        pa.table({"content": ["y = 2\n"]}), tmp_path / "W/rejected/reason=too_large/p.parquet"
+    )
+    for data, valid, message in [
+        (blank, None, "has content to train on"),  # it trained 0 files and said nothing
+        (tmp_path / "W", None, "which is not training data"),  # rejected rows would be in
+        (shards, blank, "holds no files to measure the tokenizer on"),  # after training, a crash
+    ]:
+        extra = ["--valid", str(valid)] if valid else []
+        output = tmp_path / "out"
+        done = subprocess.run(
+            [*job, "--data", str(data), "--output", str(output), *extra],
+            capture_output=True, text=True, cwd=ROOT,
+        )  # fmt: skip
+        assert done.returncode == 2, done.stderr
+        assert message in done.stderr.splitlines()[-1] and "Traceback" not in done.stderr
+        assert not output.exists()
+
+
 def test_fingerprint_follows_the_ids_not_the_file_layout(tokenizer_dir):
     text = (tokenizer_dir / "tokenizer.json").read_text(encoding="utf-8")
     spec = json.loads(text)
