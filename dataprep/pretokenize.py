@@ -20,6 +20,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 import numpy as np
+import pyarrow as pa
 import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 from pyspark.sql import SparkSession
@@ -84,6 +85,19 @@ def tokenize_shard(source: str, target: str, tokenizer_json: str) -> dict:
     return {"docs": docs, "tokens": tokens, "chars": chars}
 
 
+def _check_shard(source: str) -> None:
+    """Raise UsageError unless `source` is a Parquet file with a `content` column (its footer
+    is read here, so that a bad file stops the job before any task fails on it)."""
+    fs, path = arrow_filesystem(source)
+    try:
+        with fs.open_input_file(path) as raw:
+            names = pq.ParquetFile(raw).schema_arrow.names
+    except pa.ArrowInvalid:
+        raise UsageError(f"{source} is not a Parquet file: a split holds clean shards") from None
+    if "content" not in names:
+        raise UsageError(f"{source} has no `content` column: a split holds clean shards")
+
+
 def _split_sources(storage: Storage, data: str, splits: Iterable[str] | None) -> dict[str, list]:
     """The Parquet files of each split folder under `data`.
 
@@ -137,11 +151,17 @@ def pretokenize(
     tokenizer_json = tokenizer_file(tokenizer_dir).read_text(encoding="utf-8")
     tokenizer = tokenizer_from_json(tokenizer_json)
     if tokenizer.token_to_id(EOS) is None:
-        raise ValueError(f"the tokenizer in {tokenizer_dir} has no {EOS} token")
+        raise UsageError(f"the tokenizer in {tokenizer_dir} has no {EOS} token")
 
+    split_sources = _split_sources(storage, data, splits)
+    if output == data or output.startswith(f"{data}/"):
+        # A rerun would read the token shards as a split of the data.
+        raise UsageError(f"--output {output} lies inside --data {data}: choose a folder beside it")
+    for source in (source for sources in split_sources.values() for source in sources):
+        _check_shard(source)
     tmp = f"{storage.parent(output)}/_tmp-{uuid.uuid4().hex}"
     tasks = []
-    for name, sources in _split_sources(storage, data, splits).items():
+    for name, sources in split_sources.items():
         storage.mkdirs(f"{tmp}/{name}")
         tasks += [(name, f"part-{i:05d}.bin", source) for i, source in enumerate(sources)]
     shared = spark.sparkContext.broadcast(tokenizer_json)

@@ -29,7 +29,7 @@ import torch
 from tokenizers import Tokenizer
 from torch.utils.data import IterableDataset, get_worker_info
 
-from dataprep.cli import MissingInput
+from dataprep.cli import MissingInput, UsageError
 from dataprep.tokenizer import EOS, tokenizer_from_json
 
 
@@ -48,11 +48,20 @@ class Position:
 
 
 def row_groups(data: str | Path) -> list[tuple[str, int]]:
-    """(file, row group) of every Parquet file under `data`, in a stable order."""
+    """(file, row group) of every non-empty row group of the Parquet files under `data`, in a
+    stable order; UsageError for a file without a `content` column."""
     files = sorted(p for p in Path(data).rglob("*.parquet") if not p.name.startswith(("_", ".")))
     if not files:
         raise MissingInput(f"no Parquet files under {data}")
-    return [(str(f), g) for f in files for g in range(pq.ParquetFile(f).num_row_groups)]
+    units = []
+    for file in files:
+        shard = pq.ParquetFile(file)
+        if "content" not in shard.schema_arrow.names:
+            raise UsageError(f"{file} has no `content` column: {data} should hold clean shards")
+        metadata = shard.metadata
+        units += [(str(file), g) for g in range(metadata.num_row_groups)
+                  if metadata.row_group(g).num_rows]  # fmt: skip
+    return units
 
 
 class ConstantLengthDataset(IterableDataset):
@@ -71,6 +80,7 @@ class ConstantLengthDataset(IterableDataset):
         world_size: int = 1,
         tokenize_batch: int = 64,
     ) -> None:
+        self.data = data
         self.units = row_groups(data)
         # Encoded as pretokenize encodes: "<|endoftext|>" inside a file is text, not a boundary.
         self.tokenizer = tokenizer_from_json(tokenizer.to_str())
@@ -117,6 +127,13 @@ class ConstantLengthDataset(IterableDataset):
         epoch, unit, doc, token = start.epoch, start.unit, start.doc, start.token
         while True:
             units = self.consumer_units(consumer, n_consumers, epoch)
+            if self.infinite and not units:
+                # An endless pass over nothing would never yield: the DataLoader would wait.
+                raise UsageError(
+                    f"{len(self.units)} non-empty row groups of {self.data} cannot feed "
+                    f"{n_consumers} readers (processes x DataLoader workers): use fewer "
+                    "workers, write the split in more row groups, or pretokenize it"
+                )
             for u in range(unit, len(units)):
                 texts = self._documents(units[u], epoch)
                 for first in range(doc, len(texts), self.tokenize_batch):

@@ -136,6 +136,22 @@ def test_missing_inputs_fail_clearly(spark, clean, tokenizer_dir, tmp_path):
     assert not (tmp_path / "out").exists()
 
 
+def test_bad_shards_and_an_output_inside_the_data_are_refused_before_any_task(
+    spark, clean, tokenizer_dir, tmp_path
+):
+    data = tmp_path / "clean"
+    shutil.copytree(clean[0], data)
+    with pytest.raises(UsageError, match="lies inside --data"):
+        pretokenize(spark, str(data), str(tokenizer_dir), str(data / "tokens"))
+    pq.write_table(pa.table({"text": ["x = 1"]}), data / "valid" / "part-9.parquet")
+    with pytest.raises(UsageError, match=r"part-9\.parquet has no `content` column"):
+        pretokenize(spark, str(data), str(tokenizer_dir), str(tmp_path / "out"))
+    (data / "valid" / "part-9.parquet").write_text("not parquet")
+    with pytest.raises(UsageError, match=r"part-9\.parquet is not a Parquet file"):
+        pretokenize(spark, str(data), str(tokenizer_dir), str(tmp_path / "out"))
+    assert not (tmp_path / "out").exists()
+
+
 def test_dtype_follows_the_vocabulary():
     assert token_dtype(32_768) == np.uint16
     assert token_dtype(65_536) == np.uint16

@@ -12,6 +12,7 @@ import torch
 from tokenizers import Tokenizer
 from torch.utils.data import DataLoader
 
+from dataprep.cli import UsageError
 from dataprep.pretokenize import pack_documents
 from dataprep.tokenizer import tokenizer_from_json
 from modeling.data.constant_length import ConstantLengthDataset, row_groups
@@ -52,6 +53,21 @@ def test_consumers_partition_the_documents(clean, tokenizer):
         streams.append(set(units))
     assert set().union(*streams) == set(row_groups(clean))
     assert sum(len(s) for s in streams) == 12  # no unit twice
+
+
+def test_bad_shards_and_too_many_readers_say_so(tmp_path, tokenizer, real_files):
+    pq.write_table(pa.table({"text": ["x = 1"]}), tmp_path / "part-0.parquet")
+    with pytest.raises(UsageError, match="has no `content` column"):
+        ConstantLengthDataset(tmp_path, tokenizer, SEQ)
+    # One row group with documents, one without: the empty one is no unit.
+    pq.write_table(pa.table({"content": real_files[:5]}), tmp_path / "part-0.parquet")
+    pq.write_table(pa.table({"content": pa.array([], pa.string())}), tmp_path / "part-1.parquet")
+    data = ConstantLengthDataset(tmp_path, tokenizer, SEQ, infinite=True)
+    assert data.units == [(str(tmp_path / "part-0.parquet"), 0)]
+    next(data.sequences(0, 1))
+    # A second reader would wait forever for a document: it says why instead.
+    with pytest.raises(UsageError, match="cannot feed 2 readers"):
+        next(data.sequences(1, 2))
 
 
 def test_workers_and_ranks_split_the_work(clean, tokenizer):
