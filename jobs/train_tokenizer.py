@@ -96,8 +96,6 @@ def main(job: TrainTokenizerJob) -> None:
             f"{job.data} holds {mixed}, which is not training data: give the train split "
             "alone (W/clean/train)"
         )
-    if not has_content(job.data):
-        raise UsageError(f"no file under {job.data} has content to train on")
     valid = held_out(job)
     tokenizer, training = train_tokenizer(
         job.data, job.output, vocab_size=job.vocab_size, n_examples=job.n_examples
