@@ -81,23 +81,19 @@ def is_contaminated(content: str, index: dict[str, tuple[str, ...]]) -> bool:
     if not names:
         return False
     squeezed = without_whitespace(content)
+    # Where each character of `squeezed` stands in `content`: made only for a file that holds
+    # a fingerprint (rare), and once.
+    places: list[int] = []
     for key in (key for name in names for key in index[name]):
         start = squeezed.find(key)
         while start != -1:
-            if _ends_a_line(content, start + len(key)):
+            places = places or [i for i, char in enumerate(content) if not char.isspace()]
+            # A fingerprint is a whole function: it ends where a line does (a comment may
+            # follow), or a short solution ("return x + y") that goes on is other code.
+            if _LINE_END.match(content, places[start + len(key) - 1] + 1):
                 return True
             start = squeezed.find(key, start + 1)
     return False
-
-
-def _ends_a_line(content: str, squeezed_end: int) -> bool:
-    """Whether the whitespace-free text up to `squeezed_end` ends where a line of `content` ends
-    (nothing but a comment after it): a fingerprint is a whole function, and a short solution
-    ("return x + y") that goes on ("+ y_offset * 2") is other code."""
-    # Found rarely (a file defining a problem's function and holding its text), so a pass over
-    # the characters costs nothing overall.
-    kept = [i for i, char in enumerate(content) if not char.isspace()]
-    return _LINE_END.match(content, kept[squeezed_end - 1] + 1) is not None
 
 
 @F.arrow_udf(BooleanType())

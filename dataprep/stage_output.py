@@ -153,7 +153,6 @@ def write_stage(
     """
     storage = Storage(spark)
     owner = storage.qualify(output)
-    _check_owner(storage, rejected, reasons, owner)  # before the write, not after it
     before = _record(storage, output)
     tmp = f"{storage.parent(output)}/_tmp-{uuid.uuid4().hex}"
     observation = Observation("stage_counts")
@@ -229,7 +228,7 @@ def run_stage(
     for folder in also_writes:
         if storage.qualify(folder) not in written_before:
             refuse_foreign(storage, folder, overwrite)
-    # Before build_rows, which may write the also_writes folders.
+    # Before build_rows, which may write the also_writes folders, and before any write.
     _check_owner(storage, rejected, reasons, storage.qualify(output))
     rows = build_rows()
     return write_stage(
