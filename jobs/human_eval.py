@@ -96,7 +96,7 @@ def _generate(job: HumanEvalJob, problems: dict[str, dict]) -> list[dict] | None
     from transformers import AutoTokenizer
 
     from modeling.initialize import load_model
-    from modeling.processes import joined_processes
+    from modeling.processes import joined_processes, leave_processes
 
     joined_processes()
     accelerator = Accelerator()
@@ -114,6 +114,8 @@ def _generate(job: HumanEvalJob, problems: dict[str, dict]) -> list[dict] | None
         )
     ]
     everyone = gather_object(mine)
+    # Scoring forks a sandbox per sample and needs no other process: leave the group first.
+    leave_processes()
     return everyone if accelerator.is_main_process else None
 
 

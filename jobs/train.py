@@ -19,12 +19,14 @@ tokenizer in <output>: until then, no weights there say the run has not finished
 from __future__ import annotations
 
 from dataprep.cli import parse_config, user_errors
+from modeling.processes import leave_processes
 from modeling.train import TrainConfig, train
 
 
 def main(config: TrainConfig) -> None:
     """Train, then print the last figures."""
     metrics = train(config)
+    leave_processes()
     if "valid_loss" in metrics:
         print(
             f"step {metrics['step']}: train loss {metrics['loss']:.3f}, "

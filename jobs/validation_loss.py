@@ -17,6 +17,7 @@ from accelerate import PartialState
 
 from dataprep.cli import check_options, option, parse_config, user_errors
 from modeling.evaluation.validation import validation_loss
+from modeling.processes import leave_processes
 
 
 @dataclass(frozen=True)
@@ -50,6 +51,7 @@ def main(job: ValidationLossJob) -> None:
     )
     if PartialState().is_main_process:  # every process has the same figures
         print(json.dumps(result))
+    leave_processes()
 
 
 if __name__ == "__main__":

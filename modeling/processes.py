@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 
+import torch.distributed as dist
 from accelerate import PartialState
 from accelerate.utils import parse_flag_from_env
 
@@ -25,3 +26,16 @@ def joined_processes() -> PartialState:
             "on CPUs, set ACCELERATE_USE_CPU=true (Accelerate's multi-CPU mode)"
         )
     return state
+
+
+def leave_processes() -> None:
+    """Leave the process group of a finished run, if this process joined one.
+
+    A process that exits still in a gloo group can abort while the interpreter tears down its
+    worker threads (SIGABRT, "terminate called without an active exception"): the job fails
+    after its work is done, now and then. Call it in every process once the collectives are
+    over, on the way out of a job that succeeded (leaving during another's collective could
+    hang it).
+    """
+    if dist.is_available() and dist.is_initialized():
+        dist.destroy_process_group()
