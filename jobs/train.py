@@ -3,7 +3,7 @@
     accelerate launch jobs/train.py --model work/demo/model --data work/demo/tokens \\
         --output work/demo/trained --recipe codeparrot-small
     accelerate launch --num_processes 8 jobs/train.py ... --micro-batch 24   # 192 = 24 x 8
-    python jobs/train.py ... --mixed-precision no --max-steps 300           # one CPU process
+    python jobs/train.py ... --mixed-precision no --max-steps 300 --warmup-steps 30  # one CPU
 
 Recipes are CodeParrot's runs: codeparrot-small (192 sequences per step, lr 5e-4, 2,000
 warmup steps, 150,000 steps) and codeparrot (1.5B: 512, 2e-4, 750, 50,000). The global batch

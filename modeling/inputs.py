@@ -32,8 +32,10 @@ def model_folder(path: str | Path) -> Path:
 
 
 def sequence_length(model_dir: str | Path, seq_len: int | None) -> int:
-    """`seq_len`, or the model's context when it is None or 0; refused past the context."""
+    """`seq_len`, or the model's context when it is None or 0; refused past the context or at 1."""
     n_positions = AutoConfig.from_pretrained(str(model_dir)).n_positions
+    if seq_len == 1:
+        raise UsageError("--seq-len 1 leaves no token to predict: give 2 or more (0: the context)")
     if seq_len and seq_len > n_positions:
         raise UsageError(
             f"--seq-len {seq_len} is longer than the context of the model at {model_dir} "

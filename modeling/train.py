@@ -157,6 +157,12 @@ def resolve(config: TrainConfig, n_processes: int) -> tuple[Recipe, int]:
     recipe = Recipe(
         **{k: v if getattr(config, k) is None else getattr(config, k) for k, v in base.items()}
     )
+    if recipe.warmup_steps >= recipe.max_steps:
+        raise UsageError(
+            f"--warmup-steps {recipe.warmup_steps} is not below --max-steps {recipe.max_steps}: "
+            "the learning rate would never decay (the recipe's warmup is for its own length: "
+            "give --warmup-steps with a shorter --max-steps)"
+        )
     per_pass = recipe.micro_batch * n_processes
     if recipe.global_batch % per_pass:
         raise UsageError(
@@ -176,13 +182,14 @@ def _earlier_run(config: TrainConfig, processes: int) -> list[Path]:
     """
     output = Path(config.output)
     earlier = [output / name for name in RUN_FILES if (output / name).exists()]
-    if not earlier:
+    weights = _final_weights(output, config.model)
+    if not earlier and not weights:
         return []
     if config.resume:
         if checkpoints(output):
             _refuse_other_settings(config, processes)
             return []
-        if _final_weights(output, config.model):
+        if weights:
             raise UsageError(
                 f"{output} holds a finished run and no checkpoint: nothing to resume "
                 "(--overwrite starts over and deletes it)"
@@ -192,24 +199,34 @@ def _earlier_run(config: TrainConfig, processes: int) -> list[Path]:
         found = checkpoints(output)
         latest = f", checkpoints up to {found[-1].name}" if found else ""
         raise UsageError(
-            f"{output} holds an earlier run ({', '.join(p.name for p in earlier)}{latest}): "
+            f"{output} holds an earlier run ({', '.join(p.name for p in earlier + weights)}"
+            f"{latest}): "
             "--resume continues it, --overwrite starts over and deletes it, or choose another "
             "--output"
         )
-    return earlier + _final_weights(output, config.model)
+    return earlier + weights
 
 
 def _run_record(config: TrainConfig, processes: int) -> dict:
-    """What train_config.json records of a run: its options and how many processes ran it."""
-    return {**asdict(config), "processes": processes}
+    """What train_config.json records of a run: its options as they resolve (the recipe's
+    values where none was given), the kind of data and how many processes ran it."""
+    recipe, _ = resolve(config, processes)
+    return {
+        **asdict(config),
+        **asdict(recipe),
+        "seq_len": sequence_length(config.model, config.seq_len),
+        "pretokenized": (Path(config.data) / META).exists(),
+        "processes": processes,
+    }
 
 
 # Options a resumed run may change: where things are, how often it logs, evaluates and saves,
 # when it stops, and how it computes the same thing. The rest shape the run (the schedule, the
-# batches, the data order and position) and must stay as the checkpoints were made with.
+# batches, the data order and position) and must stay as the checkpoints were made with;
+# --compile too, as a compiled model's checkpoint names its weights otherwise.
 _FREE_ON_RESUME = frozenset(
     (
-        "model", "data", "output", "stop_at_step", "attn", "gradient_checkpointing", "compile",
+        "model", "data", "output", "stop_at_step", "attn", "gradient_checkpointing",
         "eval_every", "eval_batches", "save_every", "keep_last", "log_every", "resume",
         "overwrite",
     )
@@ -312,10 +329,12 @@ def train(config: TrainConfig) -> dict:
     source.prepare(accelerator)
     position = DataPosition()
     accelerator.register_for_checkpointing(scheduler, position)
+    resumed_at = None
     if config.resume:
         saved = checkpoints(output)
         if saved:
             accelerator.load_state(str(saved[-1]))
+            resumed_at = position.step
             accelerator.print(f"resumed from {saved[-1]} at step {position.step}")
         else:
             accelerator.print(f"nothing to resume in {output} yet: starting at step 0")
@@ -323,10 +342,10 @@ def train(config: TrainConfig) -> dict:
     if per_epoch is not None and per_epoch < accumulation:
         raise UsageError(
             f"{per_epoch} batches per epoch cannot fill one step of {accumulation}: "
-            "more data, or a smaller --global-batch"
+            "more data, a smaller --global-batch, or a smaller --micro-batch"
         )
 
-    log = _Log(accelerator, output, config)
+    log = _Log(accelerator, output, config, resumed_at)
     last_step = min(recipe.max_steps, config.stop_at_step or recipe.max_steps)
     progress = tqdm(
         total=recipe.max_steps,
@@ -353,6 +372,7 @@ def train(config: TrainConfig) -> dict:
         window.passes += 1
         if not accelerator.sync_gradients:
             continue
+        window.lr = scheduler.get_last_lr()[0]  # the rate this step used
         if not accelerator.optimizer_step_was_skipped:
             # fp16's scaler skips a step whose gradients overflowed; the schedule follows the
             # updates made, as in transformers' Trainer.
@@ -360,13 +380,19 @@ def train(config: TrainConfig) -> dict:
         position.step += 1
         progress.update(1)
         if position.step % config.log_every == 0 or position.step == last_step:
-            metrics = window.report(
-                accelerator, position, scheduler, seq_len, recipe.global_batch, per_token
-            )
+            metrics = window.report(accelerator, position, seq_len, recipe.global_batch, per_token)
             log.write(metrics)
             progress.set_postfix(loss=f"{metrics['loss']:.3f}")
             window = _Window()
         paused = time.perf_counter()
+        # Saved before evaluating: a failed evaluation does not lose the step's checkpoint.
+        stopping = position.step == last_step < recipe.max_steps  # --stop-at-step's checkpoint
+        if stopping or (
+            config.save_every
+            and (position.step % config.save_every == 0 or position.step == last_step)
+        ):
+            source.checkpointing(accelerator, position)
+            _save_checkpoint(accelerator, output, position.step, config.keep_last)
         if config.eval_every and (
             position.step % config.eval_every == 0 or position.step == last_step
         ):
@@ -378,13 +404,6 @@ def train(config: TrainConfig) -> dict:
                     "perplexity": metrics["perplexity"],
                 }
             )
-        stopping = position.step == last_step < recipe.max_steps  # --stop-at-step's checkpoint
-        if stopping or (
-            config.save_every
-            and (position.step % config.save_every == 0 or position.step == last_step)
-        ):
-            source.checkpointing(accelerator, position)
-            _save_checkpoint(accelerator, output, position.step, config.keep_last)
         # Evaluation and checkpoints do not count against the training speed.
         window.paused += time.perf_counter() - paused
     progress.close()
@@ -409,13 +428,13 @@ class _Window:
         self.passes = 0
         self.wait = 0.0
         self.grad_norm: torch.Tensor | float = 0.0
+        self.lr = 0.0
         self.paused = 0.0
 
     def report(
         self,
         accelerator: Accelerator,
         position: DataPosition,
-        scheduler: torch.optim.lr_scheduler.LRScheduler,
         seq_len: int,
         global_batch: int,
         per_token: float,
@@ -434,7 +453,7 @@ class _Window:
             "step": position.step,
             "epoch": position.epoch,
             "loss": loss,
-            "lr": scheduler.get_last_lr()[0],
+            "lr": self.lr,
             "grad_norm": grad_norm,
             "tokens_per_s": tokens_per_s,
             "mfu": utilisation,
@@ -442,15 +461,34 @@ class _Window:
         }
 
 
-class _Log:
-    """JSON Lines and TensorBoard logs, written by the main process only."""
+def _logged_step(line: str) -> float:
+    """The step of a log.jsonl line; infinity for a line cut short (a run killed writing it)."""
+    try:
+        return json.loads(line)["step"]
+    except (json.JSONDecodeError, KeyError, TypeError):
+        return float("inf")
 
-    def __init__(self, accelerator: Accelerator, output: Path, config: TrainConfig) -> None:
+
+class _Log:
+    """JSON Lines and TensorBoard logs, written by the main process only.
+
+    A run resumed from the checkpoint of step N drops what the earlier run logged after N:
+    those steps are done again, and each step is logged once.
+    """
+
+    def __init__(
+        self, accelerator: Accelerator, output: Path, config: TrainConfig, resumed_at: int | None
+    ) -> None:
         self.main = accelerator.is_main_process
         if self.main:
             output.mkdir(parents=True, exist_ok=True)
+            if resumed_at is not None and (output / LOG).exists():
+                lines = (output / LOG).read_text(encoding="utf-8").splitlines(keepends=True)
+                kept = [line for line in lines if _logged_step(line) <= resumed_at]
+                (output / LOG).write_text("".join(kept), encoding="utf-8")
             self.jsonl = (output / LOG).open("a", encoding="utf-8")
-            self.board = SummaryWriter(str(output / TENSORBOARD))
+            purge = None if resumed_at is None else resumed_at + 1
+            self.board = SummaryWriter(str(output / TENSORBOARD), purge_step=purge)
             record = _run_record(config, accelerator.num_processes)
             (output / RUN_CONFIG).write_text(json.dumps(record, indent=2) + "\n")
 

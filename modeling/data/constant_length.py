@@ -49,8 +49,16 @@ class Position:
 
 def row_groups(data: str | Path) -> list[tuple[str, int]]:
     """(file, row group) of every non-empty row group of the Parquet files under `data`, in a
-    stable order; UsageError for a file without a `content` column."""
-    files = sorted(p for p in Path(data).rglob("*.parquet") if not p.name.startswith(("_", ".")))
+    stable order; UsageError for a file without a `content` column.
+
+    Names starting with `_` or `.`, of files or of folders (a writer's `_temporary/`), are not
+    data, as for Spark.
+    """
+    files = sorted(
+        p
+        for p in Path(data).rglob("*.parquet")
+        if not any(part.startswith(("_", ".")) for part in p.relative_to(data).parts)
+    )
     if not files:
         raise MissingInput(f"no Parquet files under {data}")
     units = []
@@ -93,6 +101,15 @@ class ConstantLengthDataset(IterableDataset):
         self.starts: dict[int, Position] = {}
         self.rotation = 0
 
+    def check_readers(self, n_consumers: int) -> None:
+        """UsageError unless every one of `n_consumers` readers has a row group to read."""
+        if len(self.units) < n_consumers:
+            raise UsageError(
+                f"{len(self.units)} non-empty row groups of {self.data} cannot feed "
+                f"{n_consumers} readers (processes x DataLoader workers): use fewer "
+                "workers, write the split in more row groups, or pretokenize it"
+            )
+
     def resume(self, starts: dict[int, Position], batches_done: int = 0) -> None:
         """Start consumers (by index) at saved positions instead of the beginning.
 
@@ -129,11 +146,7 @@ class ConstantLengthDataset(IterableDataset):
             units = self.consumer_units(consumer, n_consumers, epoch)
             if self.infinite and not units:
                 # An endless pass over nothing would never yield: the DataLoader would wait.
-                raise UsageError(
-                    f"{len(self.units)} non-empty row groups of {self.data} cannot feed "
-                    f"{n_consumers} readers (processes x DataLoader workers): use fewer "
-                    "workers, write the split in more row groups, or pretokenize it"
-                )
+                self.check_readers(n_consumers)
             for u in range(unit, len(units)):
                 texts = self._documents(units[u], epoch)
                 for first in range(doc, len(texts), self.tokenize_batch):

@@ -16,6 +16,7 @@ from accelerate import Accelerator
 from tokenizers import Tokenizer
 from torch.utils.data import DataLoader
 
+from dataprep.cli import UsageError
 from modeling.data.constant_length import ConstantLengthDataset, Position
 from modeling.data.packed import PackedWindows, WindowOrder, process_share
 
@@ -139,9 +140,14 @@ class StreamSource:
             num_workers=num_workers,
             generator=_private_generator(seed),
         )
+        # Found here, not when the DataLoader's workers start or at the first evaluation.
+        self.stream.check_readers(world_size * max(1, num_workers))
         valid = ConstantLengthDataset(
             Path(data) / "valid", tokenizer, seq_len, shuffle=False, **shard
         )
+        whole_valid = ConstantLengthDataset(valid.data, tokenizer, seq_len, shuffle=False)
+        if next(whole_valid.sequences(0, 1), None) is None:
+            raise UsageError(f"{valid.data} is shorter than one sequence of {seq_len} tokens")
         self.valid = DataLoader(valid, batch_size=micro_batch, generator=_private_generator(seed))
         self.n_workers, self.rank = max(1, num_workers), rank
 

@@ -68,6 +68,11 @@ def test_bad_shards_and_too_many_readers_say_so(tmp_path, tokenizer, real_files)
     # A second reader would wait forever for a document: it says why instead.
     with pytest.raises(UsageError, match="cannot feed 2 readers"):
         next(data.sequences(1, 2))
+    # A writer's unfinished files and hidden ones are not data.
+    for folder in ("_temporary/0", ".hidden"):
+        (tmp_path / folder).mkdir(parents=True)
+        pq.write_table(pa.table({"content": real_files[5:8]}), tmp_path / folder / "part-9.parquet")
+    assert row_groups(tmp_path) == [(str(tmp_path / "part-0.parquet"), 0)]
 
 
 def test_workers_and_ranks_split_the_work(clean, tokenizer):

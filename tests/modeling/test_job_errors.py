@@ -150,6 +150,8 @@ def test_sequence_length_is_at_most_the_context(tiny):
     assert sequence_length(tiny, 64) == 64
     with pytest.raises(UsageError, match=r"--seq-len 5000 is longer .* \(256 positions\)"):
         sequence_length(tiny, 5000)
+    with pytest.raises(UsageError, match="--seq-len 1 leaves no token to predict"):
+        sequence_length(tiny, 1)
 
 
 def test_missing_model_or_data(tiny, tmp_path, clean_dir):

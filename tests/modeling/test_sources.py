@@ -4,10 +4,17 @@ uninterrupted one would have."""
 from __future__ import annotations
 
 import itertools
+import shutil
 
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
 from accelerate.data_loader import prepare_data_loader, skip_first_batches
+from tokenizers import Tokenizer
 
-from modeling.data.sources import DataPosition, PackedSource
+from dataprep.cli import UsageError
+from modeling.data.constant_length import row_groups
+from modeling.data.sources import DataPosition, PackedSource, StreamSource
 
 
 class _Process:
@@ -43,3 +50,22 @@ def test_a_process_resumed_in_a_later_epoch_keeps_that_epochs_order(tokens_dir):
             resumed = _first_tokens(source, process, position, 3)
             start = epoch * per_epoch + done
             assert resumed == whole[start : start + 3], (index, epoch, done)
+
+
+def test_on_the_fly_packing_refuses_what_would_fail_later_before_training(
+    clean_dir, tokenizer_dir, tmp_path
+):
+    tokenizer = Tokenizer.from_file(str(tokenizer_dir / "tokenizer.json"))
+    common = {"shuffle": False, "seed": 0, "rank": 0, "world_size": 1}
+    StreamSource(str(clean_dir), tokenizer, 64, 4, num_workers=2, **common)
+    # More readers than row groups: found here, not in a DataLoader worker's traceback.
+    readers = len(row_groups(clean_dir / "train")) + 1
+    with pytest.raises(UsageError, match=f"cannot feed {readers} readers"):
+        StreamSource(str(clean_dir), tokenizer, 64, 4, num_workers=readers, **common)
+    # A valid split too short for one sequence: found here, not at the first evaluation.
+    data = tmp_path / "clean"
+    shutil.copytree(clean_dir / "train", data / "train")
+    (data / "valid").mkdir()
+    pq.write_table(pa.table({"content": ["x = 1\n"]}), data / "valid" / "part-00000.parquet")
+    with pytest.raises(UsageError, match="valid is shorter than one sequence of 64 tokens"):
+        StreamSource(str(data), tokenizer, 64, 4, num_workers=0, **common)

@@ -6,7 +6,7 @@ import json
 import shutil
 import subprocess
 import sys
-from dataclasses import asdict, replace
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -17,7 +17,15 @@ from transformers import pipeline
 
 from dataprep.cli import UsageError
 from modeling.initialize import init_model
-from modeling.train import TrainConfig, _save_checkpoint, checkpoints, train
+from modeling.train import (
+    TrainConfig,
+    _refuse_other_settings,
+    _run_record,
+    _save_checkpoint,
+    checkpoints,
+    resolve,
+    train,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 # A small global batch in two passes, short sequences, logs every step, float32.
@@ -57,6 +65,8 @@ def test_loss_falls_and_the_result_generates(tiny, tokens_dir, tmp_path):
     records = [json.loads(line) for line in (tmp_path / "run/log.jsonl").read_text().splitlines()]
     assert {"lr", "grad_norm", "tokens_per_s", "mfu", "data_wait"} <= set(records[0])
     assert records[-1]["valid_loss"] < 6.0
+    # The rate each step used: 0, then half the peak of 3e-3 (two warmup steps).
+    assert [r["lr"] for r in records[:2]] == pytest.approx([0.0, 1.5e-3])
     generate = pipeline("text-generation", model=str(tmp_path / "run"))
     text = generate("def ", max_new_tokens=8, do_sample=False)[0]["generated_text"]
     assert text.startswith("def ") and len(text) > 4
@@ -73,6 +83,10 @@ def test_stopped_and_resumed_run_matches_an_uninterrupted_one(tiny, data, reques
     _train(tiny, data, whole, *common, "--save-every", "4")
     _train(tiny, data, parts, *common, "--stop-at-step", "3")
     assert not (parts / "model.safetensors").exists()  # not finished yet
+    # As if it had gone on to log step 4 and died writing step 5, before its next checkpoint:
+    # the resumed run logs those steps again, once.
+    with (parts / "log.jsonl").open("a") as log:
+        log.write('{"step": 4, "loss": 99.0}\n{"step": 5, "lo')
     _train(tiny, data, parts, *common, "--resume")
     assert _losses(parts) == _losses(whole)
     final, resumed = load_file(whole / "model.safetensors"), load_file(parts / "model.safetensors")
@@ -92,6 +106,12 @@ def test_a_new_run_in_an_earlier_runs_output_needs_overwrite(tiny, tokens_dir, t
     earlier = TrainConfig(model=str(tiny), data=str(tokens_dir), output=str(run))
     with pytest.raises(UsageError, match=r"up to step-0000009\): --resume continues it"):
         train(earlier)
+    # A finished model with no logs left beside it is an earlier run too.
+    weights_only = tmp_path / "weights_only"
+    weights_only.mkdir()
+    (weights_only / "model.safetensors").write_bytes(b"a finished run's weights")
+    with pytest.raises(UsageError, match=r"holds an earlier run \(model.safetensors\)"):
+        train(replace(earlier, output=str(weights_only)))
     (run / "model.safetensors").write_bytes(b"the earlier run's final weights")
     # Started over and stopped early: neither the old log nor the old run's later checkpoint
     # is left to mix in, nor its final weights to pass the unfinished run off as finished.
@@ -109,21 +129,46 @@ def test_resume_without_a_checkpoint_starts_over_unless_the_run_finished(
     run = tmp_path / "run"
     run.mkdir()
     (run / "log.jsonl").write_text('{"step": 1, "loss": 9.0}\n')  # stopped before a checkpoint
-    _train(tiny, tokens_dir, run, "--max-steps", "2", "--save-every", "0", "--resume")
+    _train(
+        tiny,
+        tokens_dir,
+        run,
+        "--max-steps",
+        "2",
+        "--warmup-steps",
+        "1",
+        "--save-every",
+        "0",
+        "--resume",
+    )
     assert len(_losses(run)) == 2  # its own two steps, not appended to the earlier one
     finished = TrainConfig(model=str(tiny), data=str(tokens_dir), output=str(run), resume=True)
     with pytest.raises(UsageError, match="finished run and no checkpoint: nothing to resume"):
         train(finished)
 
 
-def test_resume_refuses_settings_that_would_change_the_run(tiny, tokens_dir, tmp_path):
+def test_resume_refuses_settings_that_would_change_the_run(tiny, tokens_dir, clean_dir, tmp_path):
     run = tmp_path / "run"
     (run / "checkpoints" / "step-0000002").mkdir(parents=True)
     started = TrainConfig(model=str(tiny), data=str(tokens_dir), output=str(run), lr=3e-3)
-    (run / "train_config.json").write_text(json.dumps({**asdict(started), "processes": 2}))
-    resumed = replace(started, resume=True, lr=0.1, eval_every=7)  # eval_every may change
-    with pytest.raises(UsageError, match=r"\(lr: 0.003 then, 0.1 now; processes: 2 then, 1 now\)"):
+    (run / "train_config.json").write_text(json.dumps(_run_record(started, 2)))
+    # The same run, spelled out: the recipe's global batch and the model's context.
+    _refuse_other_settings(replace(started, global_batch=192, seq_len=256), 2)
+    # A compiled model's checkpoint names its weights otherwise: --compile cannot change.
+    resumed = replace(started, resume=True, lr=0.1, eval_every=7, compile=True)
+    said = r"\(compile: False then, True now; lr: 0.003 then, 0.1 now; processes: 2 then, 1 now\)"
+    with pytest.raises(UsageError, match=said):
         train(resumed)
+    # The same folder name may move, but a position in windows is none in Parquet shards.
+    with pytest.raises(UsageError, match=r"\(pretokenized: True then, False now\)"):
+        _refuse_other_settings(replace(started, data=str(clean_dir)), 2)
+
+
+def test_a_warmup_as_long_as_the_run_is_refused():
+    config = TrainConfig(model="m", data="d", output="o", max_steps=300)  # the recipe's 2,000
+    with pytest.raises(UsageError, match="--warmup-steps 2000 is not below --max-steps 300"):
+        resolve(config, 1)
+    assert resolve(replace(config, warmup_steps=30), 1)[0].warmup_steps == 30
 
 
 class _DiesWhileSaving:
@@ -164,7 +209,8 @@ def test_overwrite_in_the_model_folder_keeps_the_weights_it_starts_from(tiny, to
     model = shutil.copytree(tiny, tmp_path / "model")
     (model / "log.jsonl").write_text('{"step": 9, "loss": 1.0}\n')
     # The first step's learning rate is 0 (warmup): the second one moves the weights.
-    _train(model, tokens_dir, model, "--max-steps", "2", "--save-every", "0", "--overwrite")
+    again = ("--max-steps", "2", "--warmup-steps", "1", "--save-every", "0", "--overwrite")
+    _train(model, tokens_dir, model, *again)
     assert len(_losses(model)) == 2
     assert not torch.equal(
         load_file(model / "model.safetensors")["transformer.wte.weight"],
