@@ -164,6 +164,23 @@ def test_resume_refuses_settings_that_would_change_the_run(tiny, tokens_dir, cle
         _refuse_other_settings(replace(started, data=str(clean_dir)), 2)
 
 
+def test_a_failed_evaluation_leaves_the_checkpoint_of_its_step(
+    tiny, tokens_dir, tmp_path, monkeypatch
+):
+    def out_of_memory(*args, **kwargs):
+        raise RuntimeError("out of memory")
+
+    monkeypatch.setattr("modeling.train.evaluate", out_of_memory)
+    config = TrainConfig(
+        model=str(tiny), data=str(tokens_dir), output=str(tmp_path / "run"), global_batch=4,
+        micro_batch=4, seq_len=64, warmup_steps=1, max_steps=4, mixed_precision="no",
+        num_workers=0, eval_every=2, save_every=2,
+    )  # fmt: skip
+    with pytest.raises(RuntimeError, match="out of memory"):
+        train(config)
+    assert [p.name for p in checkpoints(tmp_path / "run")] == ["step-0000002"]
+
+
 def test_a_warmup_as_long_as_the_run_is_refused():
     config = TrainConfig(model="m", data="d", output="o", max_steps=300)  # the recipe's 2,000
     with pytest.raises(UsageError, match="--warmup-steps 2000 is not below --max-steps 300"):
