@@ -4,7 +4,7 @@
     python jobs/human_eval.py --samples completions.jsonl --output work/he   # score only
 
 Sampling follows CodeParrot: prompt = <|endoftext|> + prompt.strip(), temperature 0.2,
-top_p 0.95, 256 new tokens at most, 200 samples per problem, completions cut at "\\nclass",
+top_p 0.95, no top-k cut, 256 new tokens at most, 200 samples per problem, cut at "\\nclass",
 "\\ndef", "\\n#", "\\n@", "\\nprint", "\\nif". Problems are shared out across processes.
 Every sample runs in its own sandboxed process (modeling.evaluation.sandbox). Writes
 <output>/samples.jsonl (task_id, completion, passed, result) and <output>/pass_at_k.json.
@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path
 
 # Python puts this script's folder first on the path, where this file would shadow the
@@ -32,6 +32,7 @@ from dataprep.cli import (  # noqa: E402 (after the path fix)
 )
 from modeling.evaluation.human_eval import (  # noqa: E402
     Sampling,
+    check_tasks,
     load_problems,
     sample_completions,
     score,
@@ -68,6 +69,20 @@ class HumanEvalJob:
         check_options(self)
         if (self.model is None) == (self.samples is None):
             raise ValueError("give exactly one of --model and --samples")
+        if self.samples:
+            # Sampling options do nothing to completions that exist: said, not ignored.
+            given = [
+                f"--{f.name.replace('_', '-')}"
+                for f in fields(self)
+                if f.name in _SAMPLING_OPTIONS and getattr(self, f.name) != f.default
+            ]
+            if given:
+                raise ValueError(f"{', '.join(given)} sample from --model: not with --samples")
+
+
+_SAMPLING_OPTIONS = (
+    "n_samples", "batch_size", "temperature", "top_p", "max_new_tokens", "seed",
+)  # fmt: skip
 
 
 def _read_samples(path: str) -> list[dict]:
@@ -81,11 +96,17 @@ def _read_samples(path: str) -> list[dict]:
                 continue
             try:
                 record = json.loads(line)
-                samples.append({"task_id": record["task_id"], "completion": record["completion"]})
+                sample = {"task_id": record["task_id"], "completion": record["completion"]}
+                if not all(isinstance(value, str) for value in sample.values()):
+                    raise TypeError
+                samples.append(sample)
             except (json.JSONDecodeError, TypeError, KeyError):
                 raise UsageError(
-                    f"line {number} of {path} is not a JSON object with task_id and completion"
+                    f"line {number} of {path} is not a JSON object with task_id and completion "
+                    "strings"
                 ) from None
+    if not samples:
+        raise UsageError(f"{path} holds no samples")
     return samples
 
 
@@ -105,12 +126,14 @@ def _generate(job: HumanEvalJob, problems: dict[str, dict]) -> list[dict] | None
     sampling = Sampling(
         job.n_samples, job.batch_size, job.temperature, job.top_p, job.max_new_tokens
     )
-    task_ids = list(problems)[accelerator.process_index :: accelerator.num_processes]
+    task_ids = list(problems)
+    # Seeded by the problem's place, not by its place in this process's share: the samples
+    # are the same whatever the number of processes.
     mine = [
-        {"task_id": task_id, "completion": completion}
-        for n, task_id in enumerate(task_ids)
+        {"task_id": task_ids[n], "completion": completion}
+        for n in range(accelerator.process_index, len(task_ids), accelerator.num_processes)
         for completion in sample_completions(
-            model, tokenizer, problems[task_id], sampling, job.seed + n
+            model, tokenizer, problems[task_ids[n]], sampling, job.seed + n
         )
     ]
     everyone = gather_object(mine)
@@ -123,12 +146,20 @@ def main(job: HumanEvalJob) -> None:
     """Sample (or read) completions, score them, write and print the results."""
     refuse_to_write_over(job.output, job.overwrite)
     problems = load_problems()
+    if job.samples:
+        samples = _read_samples(job.samples)
+        check_tasks(samples, problems)  # a misspelt task is not filtered out below
     if job.limit_problems:
         problems = dict(list(problems.items())[: job.limit_problems])
     if job.samples:
-        samples = _read_samples(job.samples)
-        if job.limit_problems:
-            samples = [s for s in samples if s["task_id"] in problems]
+        samples = [s for s in samples if s["task_id"] in problems]
+        missing = problems.keys() - {s["task_id"] for s in samples}
+        if missing:
+            raise UsageError(
+                f"{job.samples} has no samples for {len(missing)} of the {len(problems)} "
+                f"problems ({', '.join(sorted(missing)[:3])}, ...): pass@k is a mean over all "
+                "of them (--limit-problems N scores the first N)"
+            )
     else:
         model_folder(job.model)
         samples = _generate(job, problems)

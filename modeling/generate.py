@@ -3,7 +3,7 @@
     python -m modeling.generate --model work/demo/model "def fibonacci(n):"
 
 Prompts are given as CodeParrot's evaluation did: <|endoftext|> first, then the prompt. With
---temperature 0 the completion is greedy; otherwise it samples with top-p.
+--temperature 0 the completion is greedy; otherwise it samples with top-p (no top-k cut).
 """
 
 from __future__ import annotations
@@ -40,12 +40,19 @@ def generate(
     seed: int = 0,
 ) -> str:
     """The prompt's completion (the new text only)."""
+    if temperature < 0 or not 0 < top_p <= 1 or max_new_tokens < 1:
+        raise UsageError(
+            "need --temperature >= 0, 0 < --top-p <= 1 and --max-new-tokens >= 1, got "
+            f"{temperature}, {top_p} and {max_new_tokens}"
+        )
     tokenizer = AutoTokenizer.from_pretrained(str(model_folder(model_dir)))
     model = load_model(model_dir).eval()
     ids = prompt_ids(tokenizer, prompt, model.config.n_positions, max_new_tokens)
     torch.manual_seed(seed)
     sampling = (
-        {"do_sample": True, "temperature": temperature, "top_p": top_p} if temperature else {}
+        {"do_sample": True, "temperature": temperature, "top_p": top_p, "top_k": 0}
+        if temperature
+        else {}
     )
     with torch.no_grad():
         out = model.generate(

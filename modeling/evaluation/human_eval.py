@@ -52,6 +52,13 @@ def check_program(problem: dict, completion: str) -> str:
     )
 
 
+def check_tasks(samples: list[dict], problems: dict[str, dict]) -> None:
+    """UsageError naming the task ids of `samples` that are none of `problems`."""
+    unknown = {s["task_id"] for s in samples} - problems.keys()
+    if unknown:
+        raise UsageError(f"samples for unknown tasks: {', '.join(sorted(unknown)[:5])}")
+
+
 def score(
     samples: list[dict],
     problems: dict[str, dict],
@@ -61,9 +68,9 @@ def score(
     ks: tuple[int, ...] = (1, 10, 100),
 ) -> tuple[list[dict], dict]:
     """Run every sample; return them with `passed`/`result`, and the pass@k table."""
-    unknown = {s["task_id"] for s in samples} - problems.keys()
-    if unknown:
-        raise UsageError(f"samples for unknown tasks: {', '.join(sorted(unknown)[:5])}")
+    if not samples:
+        raise UsageError("no samples to score")
+    check_tasks(samples, problems)
     workers = workers or os.cpu_count() or 1
     programs = [check_program(problems[s["task_id"]], s["completion"]) for s in samples]
     started = time.perf_counter()
@@ -107,6 +114,7 @@ def sample_completions(model, tokenizer, problem: dict, sampling: Sampling, seed
             do_sample=sampling.temperature > 0,
             temperature=sampling.temperature or None,
             top_p=sampling.top_p if sampling.temperature > 0 else None,
+            top_k=0,  # CodeParrot's: no top-k cut (transformers' default keeps 50)
             max_new_tokens=sampling.max_new_tokens,
             stop_strings=list(STOP_SEQUENCES),
             tokenizer=tokenizer,

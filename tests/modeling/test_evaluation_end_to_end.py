@@ -23,6 +23,15 @@ def _run(*command: str, launcher=None) -> str:
     return done.stdout
 
 
+def _samples(output: Path) -> list[dict]:
+    """The records of a HumanEval run's samples.jsonl."""
+    return [json.loads(line) for line in (output / "samples.jsonl").read_text().splitlines()]
+
+
+def _completion(record: dict) -> tuple[str, str]:
+    return record["task_id"], record["completion"]
+
+
 @pytest.fixture(scope="module")
 def trained(tokenizer_dir, tokens_dir, tmp_path_factory):
     root = tmp_path_factory.mktemp("trained")
@@ -52,17 +61,24 @@ def test_generate_command_continues_the_prompt(trained):
 def test_human_eval_samples_executes_and_scores(trained, tmp_path, cpu_processes):
     # Two processes: each samples its share of the problems, the main one gathers and scores.
     _run(
-        "jobs/human_eval.py", "--model", str(trained), "--output", str(tmp_path),
+        "jobs/human_eval.py", "--model", str(trained), "--output", str(tmp_path / "two"),
         "--limit-problems", "3", "--n-samples", "3", "--batch-size", "3", "--max-new-tokens", "24",
         launcher=cpu_processes(2),
     )  # fmt: skip
-    records = [json.loads(line) for line in (tmp_path / "samples.jsonl").read_text().splitlines()]
+    records = _samples(tmp_path / "two")
     assert len(records) == 9
     assert {r["task_id"] for r in records} == {"HumanEval/0", "HumanEval/1", "HumanEval/2"}
     assert all(isinstance(r["passed"], bool) and r["result"] for r in records)
-    table = json.loads((tmp_path / "pass_at_k.json").read_text())
+    table = json.loads((tmp_path / "two/pass_at_k.json").read_text())
     assert set(table) >= {"pass@1", "tasks", "samples", "samples_per_s_per_core"}
     assert table["pass@1"] == pytest.approx(sum(r["passed"] for r in records) / 9)
+    # The same samples in one process: each problem is seeded by its place, not by a share.
+    _run(
+        "jobs/human_eval.py", "--model", str(trained), "--output", str(tmp_path / "one"),
+        "--limit-problems", "3", "--n-samples", "3", "--batch-size", "3", "--max-new-tokens", "24",
+    )  # fmt: skip
+    alone = _samples(tmp_path / "one")
+    assert sorted(map(_completion, alone)) == sorted(map(_completion, records))
 
 
 @pytest.mark.parametrize("data", ["clean_valid", "tokens_dir"])

@@ -13,8 +13,16 @@ from fractions import Fraction
 from pathlib import Path
 
 import pytest
+import torch
+from transformers import AutoTokenizer
 
-from modeling.evaluation.human_eval import load_problems, score, truncate
+from modeling.evaluation.human_eval import (
+    Sampling,
+    load_problems,
+    sample_completions,
+    score,
+    truncate,
+)
 from modeling.evaluation.pass_at_k import pass_at_k
 from modeling.evaluation.sandbox import Limits, run_program
 
@@ -184,3 +192,36 @@ def test_job_scores_a_samples_file(problems, tmp_path):
     again = subprocess.run(job, env=os.environ, stderr=subprocess.PIPE, text=True)
     assert again.returncode == 2 and "already holds files: --overwrite" in again.stderr
     subprocess.run([*job, "--overwrite"], check=True, env=os.environ)
+    # Problems without samples would make the mean another benchmark's; a misspelt task past
+    # the limit is still a mistake.
+    for limit, line, said in [
+        ("2", {}, "has no samples for 1 of the 2 problems (HumanEval/1, ...)"),
+        ("1", {"task_id": "HumanEval/9999", "completion": ""}, "unknown tasks: HumanEval/9999"),
+    ]:
+        samples.write_text("".join(json.dumps(x) + "\n" for x in [*lines[:2], line] if x))
+        refused = subprocess.run(
+            [*job[:-1], limit, "--overwrite"], env=os.environ, stderr=subprocess.PIPE, text=True
+        )
+        assert refused.returncode == 2 and said in refused.stderr.splitlines()[-1]
+
+
+class _FakeModel:
+    """What sample_completions uses of a model: its context, its device and generate()."""
+
+    config = type("Config", (), {"n_positions": 1024})
+    device = torch.device("cpu")
+
+    def __init__(self) -> None:
+        self.calls: list[dict] = []
+
+    def generate(self, input_ids, **options):
+        self.calls.append(options)
+        return torch.cat([input_ids, input_ids[:, -2:]], dim=1)
+
+
+def test_sampling_has_no_top_k_cut_as_codeparrots(tokenizer_dir, problems):
+    tokenizer = AutoTokenizer.from_pretrained(str(tokenizer_dir))
+    model = _FakeModel()
+    sample_completions(model, tokenizer, problems["HumanEval/0"], Sampling(2, 2), seed=0)
+    (options,) = model.calls
+    assert options["top_k"] == 0 and options["top_p"] == 0.95 and options["temperature"] == 0.2

@@ -215,6 +215,19 @@ def test_human_eval_options_and_samples(tmp_path, capsys):
     (tmp_path / "s.jsonl").write_text('{"task_id": "HumanEval/0", "completion": ""}\n[1]\n')
     with pytest.raises(UsageError, match=r"line 2 of .* is not a JSON object"):
         module._read_samples(str(tmp_path / "s.jsonl"))
+    (tmp_path / "s.jsonl").write_text('{"task_id": 0, "completion": ""}\n')
+    with pytest.raises(UsageError, match=r"line 1 of .* with task_id and completion strings"):
+        module._read_samples(str(tmp_path / "s.jsonl"))
+    (tmp_path / "s.jsonl").write_text("\n")
+    with pytest.raises(UsageError, match=r"s\.jsonl holds no samples"):
+        module._read_samples(str(tmp_path / "s.jsonl"))
     with pytest.raises(UsageError, match="unknown tasks: HumanEval/999"):
         score([{"task_id": "HumanEval/999", "completion": ""}], {})
+    with pytest.raises(UsageError, match="no samples to score"):
+        score([], {})
+    # Sampling options would do nothing to completions that exist.
+    sampled = [*base, *samples, "--temperature", "0.8", "--seed", "3"]
+    assert _usage_error(module.HumanEvalJob, sampled, capsys).endswith(
+        "--temperature, --seed sample from --model: not with --samples"
+    )
     assert not (tmp_path / "out").exists()
