@@ -17,6 +17,7 @@ from dataprep.cli import MissingInput, UsageError, parse_config
 from dataprep.tokenizer import train_tokenizer
 from modeling.evaluation.human_eval import score
 from modeling.evaluation.validation import validation_loss
+from modeling.generate import generate
 from modeling.initialize import init_model
 from modeling.inputs import check_tokens, sequence_length
 from modeling.train import TrainConfig
@@ -231,3 +232,9 @@ def test_human_eval_options_and_samples(tmp_path, capsys):
         "--temperature, --seed sample from --model: not with --samples"
     )
     assert not (tmp_path / "out").exists()
+
+
+def test_generate_checks_its_settings_before_loading_a_model(tmp_path):
+    for settings in ({"temperature": -0.5}, {"top_p": 1.5}, {"max_new_tokens": 0}):
+        with pytest.raises(UsageError, match="need --temperature >= 0, 0 < --top-p <= 1"):
+            generate(str(tmp_path / "no-model"), "def f():", **settings)
