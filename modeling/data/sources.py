@@ -134,17 +134,18 @@ class StreamSource:
             seed=seed,
             **shard,
         )
+        # Found here, not in a DataLoader worker's traceback once the model has loaded.
+        self.stream.check_readers(world_size * max(1, num_workers))
         self.train = DataLoader(
             self.stream,
             batch_size=micro_batch,
             num_workers=num_workers,
             generator=_private_generator(seed),
         )
-        # Found here, not when the DataLoader's workers start or at the first evaluation.
-        self.stream.check_readers(world_size * max(1, num_workers))
         valid = ConstantLengthDataset(
             Path(data) / "valid", tokenizer, seq_len, shuffle=False, **shard
         )
+        # Nor at the first evaluation, a thousand steps in.
         whole_valid = ConstantLengthDataset(valid.data, tokenizer, seq_len, shuffle=False)
         if next(whole_valid.sequences(0, 1), None) is None:
             raise UsageError(f"{valid.data} is shorter than one sequence of {seq_len} tokens")
