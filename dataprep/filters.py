@@ -19,7 +19,7 @@ from pyspark.sql.types import DoubleType
 from dataprep.cli import check_options, option
 from dataprep.features import FEATURE_FIELDS, features_array, token_ratio_array, tokenizer_file
 from dataprep.hashing import unit_interval
-from dataprep.tokenizer import tokenizer_from_json
+from dataprep.tokenizer import tokenizer_fingerprint, tokenizer_from_json
 
 
 @dataclass(frozen=True)
@@ -53,6 +53,19 @@ class FilterConfig:
         check_options(self)
         if self.tokenizer is not None:
             tokenizer_file(self.tokenizer)  # a missing tokenizer is found before any work
+
+
+def filters_upstream(rows_read: str, config: FilterConfig) -> str:
+    """What the filters' results depend on besides their settings: the rows read (a
+    fingerprint) and, for the ratio filter, the tokenizer by its ids.
+
+    A tokenizer trained again in the same folder is another tokenizer: as for rebuilt input,
+    the stage runs again.
+    """
+    if config.tokenizer is None:
+        return rows_read
+    text = tokenizer_file(config.tokenizer).read_text(encoding="utf-8")
+    return f"{rows_read} tokenizer={tokenizer_fingerprint(text)}"
 
 
 @dataclass(frozen=True)

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import shutil
 import sys
 import time
 from dataclasses import dataclass, field
@@ -30,21 +31,30 @@ from dataprep.cli import UsageError, check_options, option
 from dataprep.decontaminate import DECONTAMINATION_REASONS, decontaminate
 from dataprep.exact_dedup import EXACT_DEDUP_REASONS, exact_dedup
 from dataprep.features import TOKENIZER_JSON
-from dataprep.filters import FILTER_REASONS, FilterConfig, codex_filters, skipped_filters
+from dataprep.filters import (
+    FILTER_REASONS,
+    FilterConfig,
+    codex_filters,
+    filters_upstream,
+    skipped_filters,
+)
 from dataprep.funnel import build_funnel
 from dataprep.near_dedup.stage import NEAR_DEDUP_REASONS, NearDedupConfig, near_dedup
 from dataprep.read import READ_REASONS, ReadConfig, read_dump, read_record
 from dataprep.split import SplitConfig, write_splits
 from dataprep.stage_output import (
+    ConfigMismatch,
     finished_stage,
     refuse_foreign,
+    refuse_overlap,
     remove_stage,
     run_stage,
     write_table,
 )
-from dataprep.stats import write_stats
+from dataprep.stats import MADE_FROM, write_stats
 from dataprep.storage import Storage
 from dataprep.tokenizer import MIN_VOCAB_SIZE, N_EXAMPLES, VOCAB_SIZE, train_tokenizer
+from dataprep.units import parse_size
 
 
 @dataclass(frozen=True)
@@ -81,16 +91,30 @@ class PipelineConfig:
 
     def __post_init__(self) -> None:
         check_options(self)
+        if any(c in self.workdir for c in "*?[]{}"):
+            raise ValueError(
+                f"--workdir {self.workdir} holds a glob character (*?[]{{}}): Spark's readers "
+                "would take its folders for patterns"
+            )
         if self.train_tokenizer and self.filters.tokenizer:
             raise ValueError(
                 "--train-tokenizer trains the ratio filter's tokenizer; drop --tokenizer"
             )
 
 
+# What the pipeline writes in its workdir (the layout above); the input may lie beside them.
+_WORKDIR_OUTPUTS = (
+    "filtered", "near_deduped", "near_dup_clusters", "clean", "rejected", "funnel.json",
+    "stats", "tokenizer", "first_pass",
+)  # fmt: skip
+
+
 def run_pipeline(spark: SparkSession, config: PipelineConfig) -> dict:
     """Run (or resume) every stage into the workdir; return the funnel, also in funnel.json."""
     storage = Storage(spark)
     workdir = config.workdir.rstrip("/")
+    # Before any work: a later stage replacing its folder must not delete the input.
+    refuse_overlap(storage, config.read.input, [f"{workdir}/{n}" for n in _WORKDIR_OUTPUTS])
     timings = {}
 
     if config.train_tokenizer:
@@ -127,7 +151,10 @@ def run_pipeline(spark: SparkSession, config: PipelineConfig) -> dict:
 
     started = time.time()
     clean = f"{workdir}/clean"
-    split_config = {"split": dataclasses.asdict(config.split), "seed": config.filters.seed}
+    # The shard size as bytes: 64MB and 64000000 are one configuration.
+    split_settings = dataclasses.asdict(config.split)
+    split_settings["shard_size"] = parse_size(config.split.shard_size)
+    split_config = {"split": split_settings, "seed": config.filters.seed}
     upstream = records[-1]["run_id"]
     split = finished_stage(storage, clean, split_config, upstream, config.overwrite)
     if split is None:
@@ -147,13 +174,32 @@ def run_pipeline(spark: SparkSession, config: PipelineConfig) -> dict:
         funnel["near_dedup"] = records[-1].get("details", {})
     funnel["seconds"] = timings
     storage.write_text(f"{workdir}/funnel.json", json.dumps(funnel, indent=2) + "\n")
+    made_from = {"upstream": upstream, "split": split_config}
     if config.stats:
         # The statistics read funnel.json, so they come after it; then it records them.
         started = time.time()
-        funnel["stats"] = write_stats(spark, workdir)
+        funnel["stats"] = write_stats(spark, workdir, made_from)
         timings["stats"] = round(time.time() - started, 2)
         storage.write_text(f"{workdir}/funnel.json", json.dumps(funnel, indent=2) + "\n")
+    else:
+        _drop_stale_stats(storage, workdir, made_from)
     return funnel
+
+
+def _drop_stale_stats(storage: Storage, workdir: str, made_from: dict) -> None:
+    """Delete an earlier run's statistics unless they describe the tables this run left."""
+    stats = f"{workdir}/stats"
+    marker = f"{stats}/{MADE_FROM}"
+    if not storage.exists(stats):
+        return
+    if storage.exists(marker) and storage.read_json(marker) == json.loads(json.dumps(made_from)):
+        return
+    storage.delete(stats)
+    print(
+        f"{workdir}: removed an earlier run's statistics, which no longer describe the workdir "
+        "(--no-stats computes none)",
+        file=sys.stderr,
+    )
 
 
 def _prepare_stage(spark: SparkSession, config: PipelineConfig, workdir: str) -> dict:
@@ -178,9 +224,13 @@ def _prepare_stage(spark: SparkSession, config: PipelineConfig, workdir: str) ->
             "filters": dataclasses.asdict(config.filters),
         },
         overwrite=config.overwrite,
-        upstream=storage.fingerprint(config.read.input),
+        upstream=filters_upstream(storage.fingerprint(config.read.input), config.filters),
         source=config.read.input,
     )
+
+
+# Beside a tokenizer the pipeline trained: the first pass and settings it was trained with.
+_TRAINED_ON = "_trained_on.json"
 
 
 def _with_trained_tokenizer(
@@ -189,8 +239,8 @@ def _with_trained_tokenizer(
     """The two-pass recipe's first pass: `config` with a tokenizer trained on pre-filtered files.
 
     The ratio filter needs a tokenizer of the data it filters; the kept files of a pass with
-    every other filter are that data, so the tokenizer is trained on them (once: a rerun finds
-    it and its first pass done).
+    every other filter are that data, so the tokenizer is trained on them; a rerun reuses it
+    when the first pass was reused and the tokenizer settings are the same, else trains again.
     """
     qualified = Storage(spark).qualify(workdir)
     if not qualified.startswith("file:"):
@@ -200,14 +250,34 @@ def _with_trained_tokenizer(
         )
     local = Path(qualified.removeprefix("file:"))
     tokenizer = local / "tokenizer"
-    _prepare_stage(spark, config, f"{workdir}/first_pass")
-    if not (tokenizer / TOKENIZER_JSON).exists():
+    settings = {"vocab_size": config.tokenizer_vocab_size, "n_examples": config.tokenizer_examples}
+    provenance = tokenizer / _TRAINED_ON
+    before = json.loads(provenance.read_text()) if provenance.exists() else None
+    # Checked before the first pass runs, as a stage checks its settings before its work.
+    if (tokenizer / TOKENIZER_JSON).exists() and not config.overwrite:
+        if before is None:
+            raise UsageError(
+                f"{tokenizer} holds a tokenizer that --train-tokenizer did not train there: "
+                "--overwrite to train one in its place, or choose another --workdir"
+            )
+        if before["settings"] != settings:
+            raise ConfigMismatch(
+                f"{tokenizer} was trained with other settings ({before['settings']} then, "
+                f"{settings} now). Rerun with --overwrite to replace it, or choose another "
+                "--workdir."
+            )
+    first_pass = _prepare_stage(spark, config, f"{workdir}/first_pass")
+    # Trained again when the first pass ran again (its input changed), as a stage would be.
+    trained_on = {"first_pass": first_pass["run_id"], "settings": settings}
+    if before != trained_on:
+        shutil.rmtree(tokenizer, ignore_errors=True)
         train_tokenizer(
             local / "first_pass" / "filtered",
             tokenizer,
             vocab_size=config.tokenizer_vocab_size,
             n_examples=config.tokenizer_examples,
         )
+        provenance.write_text(json.dumps(trained_on) + "\n")
     return dataclasses.replace(
         config,
         train_tokenizer=False,

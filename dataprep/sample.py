@@ -53,6 +53,7 @@ import numpy as np
 
 from dataprep.cli import UsageError
 from dataprep.features import content_key
+from dataprep.storage import local_path
 
 __all__ = ["MIN_TARGET_BYTES", "SampleSummary", "copy_counts", "write_sample_dump"]
 
@@ -643,7 +644,7 @@ def write_sample_dump(
         n_shards = max(2, round(target_bytes / _SHARD_BYTES))
     if n_shards < 1:
         raise ValueError(f"n_shards must be at least 1, got {n_shards}")
-    output_dir = Path(output_dir)
+    output_dir = local_path(output_dir)
     old = sorted(output_dir.glob("*.json.gz"))
     if old and not overwrite:
         raise UsageError(

@@ -212,7 +212,7 @@ def run_stage(
     storage = Storage(spark)
     outputs = (output, rejected, *also_writes)
     if source is not None:
-        _refuse_overlap(storage, source, outputs)
+        refuse_overlap(storage, source, outputs)
     for first, second in itertools.combinations(outputs, 2):
         if _overlap(storage, first, second):
             raise UsageError(
@@ -310,12 +310,23 @@ def _overlap(storage: Storage, first: str, second: str) -> bool:
     return a == b or a.startswith(f"{b}/") or b.startswith(f"{a}/")
 
 
-def _refuse_overlap(storage: Storage, source: str, outputs: Iterable[str]) -> None:
-    """Raise UsageError if an output is the input folder, lies inside it or holds it."""
-    if any(c in source for c in "*?[{"):
-        return  # a glob: the files it matches are what is read, not a folder tree
+def refuse_overlap(storage: Storage, source: str, outputs: Iterable[str]) -> None:
+    """Raise UsageError if an output is the input folder, lies inside it or holds it.
+
+    For a glob, what a rewrite would delete counts: an output that is the folder above its
+    first wildcard (`raw` for `raw/*.json`) or holds that folder; one beside the files the
+    glob matches, inside that folder, is fine.
+    """
+    parts = source.split("/")
+    wild = next((i for i, part in enumerate(parts) if any(c in part for c in "*?[{")), None)
     for output in outputs:
-        if _overlap(storage, source, output):
+        if wild is None:
+            clash = _overlap(storage, source, output)
+        else:
+            folder = "/".join(parts[:wild]) or ("/" if source.startswith("/") else ".")
+            above, out = storage.qualify(folder), storage.qualify(output)
+            clash = above == out or above.startswith(f"{out}/")
+        if clash:
             raise UsageError(
                 f"{output} overlaps the input {source}: a stage's outputs must lie apart from "
                 "what it reads, which writing them would replace or add to"

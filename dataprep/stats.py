@@ -419,10 +419,15 @@ def format_headline(summary: dict, stats_dir: str) -> str:
     return "\n".join(lines)
 
 
-def write_stats(spark: SparkSession, workdir: str) -> dict:
+# Beside the statistics: what the tables they were computed from came from.
+MADE_FROM = "_made_from.json"
+
+
+def write_stats(spark: SparkSession, workdir: str, made_from: dict | None = None) -> dict:
     """Compute the duplication statistics of a workdir into `<workdir>/stats`; return the summary.
 
     Written into a temporary folder first, moved into place whole, then `_SUCCESS` is added.
+    `made_from` (what the workdir's tables came from) is kept beside them, in MADE_FROM.
     """
     workdir = workdir.rstrip("/")
     storage = Storage(spark)
@@ -436,6 +441,8 @@ def write_stats(spark: SparkSession, workdir: str) -> dict:
         stats["unique_files"].unpersist()
     summary = stats["summary"]
     storage.write_text(f"{tmp}/summary.json", json.dumps(summary, indent=2) + "\n")
+    if made_from is not None:
+        storage.write_json(f"{tmp}/{MADE_FROM}", made_from)
     local = Stats(
         root=Path(tmp),
         summary=summary,

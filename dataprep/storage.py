@@ -8,12 +8,27 @@ from __future__ import annotations
 
 import hashlib
 import json
+from pathlib import Path
 from typing import Any
+from urllib.parse import urlparse
 
 from pyspark.sql import SparkSession
 
+from dataprep.cli import UsageError
+
 SUCCESS = "_SUCCESS"
 STAGE_INFO = "_stage.json"
+
+
+def local_path(path: str | Path) -> Path:
+    """A local path given as a path or a file: URI; UsageError for any other filesystem."""
+    text = str(path)
+    scheme = urlparse(text).scheme
+    if scheme == "file":
+        return Path(urlparse(text).path)
+    if scheme:
+        raise UsageError(f"{text} is not on this machine's filesystem: give a local path")
+    return Path(text)
 
 
 class Storage:

@@ -14,7 +14,13 @@ from dataclasses import dataclass, field
 
 from pyspark.sql import SparkSession
 
-from dataprep.filters import FILTER_REASONS, FilterConfig, codex_filters, skipped_filters
+from dataprep.filters import (
+    FILTER_REASONS,
+    FilterConfig,
+    codex_filters,
+    filters_upstream,
+    skipped_filters,
+)
 from dataprep.funnel import warn_if_nothing_kept
 from dataprep.read import READ_REASONS, ReadConfig, read_dump, read_record
 from dataprep.session import run_job
@@ -41,7 +47,7 @@ def main(spark: SparkSession, job: FilterJob) -> None:
         reasons=READ_REASONS + FILTER_REASONS,
         config={**read_record(spark, job.read), "filters": dataclasses.asdict(job.filters)},
         overwrite=job.out.overwrite,
-        upstream=Storage(spark).fingerprint(job.read.input),
+        upstream=filters_upstream(Storage(spark).fingerprint(job.read.input), job.filters),
         source=job.read.input,
     )
     print(json.dumps(record["counts"], indent=2))

@@ -14,7 +14,7 @@ from conftest import load_job, raw_row, write_jsonl_gz
 from pyspark.sql import functions as F
 from transformers import AutoTokenizer
 
-from dataprep.cli import parse_config
+from dataprep.cli import UsageError, parse_config
 from dataprep.filters import FilterConfig
 from dataprep.funnel import format_funnel
 from dataprep.near_dedup.shingles import jaccard, tokens
@@ -189,6 +189,28 @@ def test_a_rerun_without_near_dedup_removes_its_outputs(spark, dump, tmp_path, c
     )
 
 
+def test_statistics_that_no_longer_describe_the_workdir_are_removed(spark, dump, tmp_path, capsys):
+    again = tmp_path / "w"
+    _run(spark, dump, again, stats=True, near_dedup=False)
+    _run(spark, dump, again, near_dedup=False)  # the same tables: the statistics stay
+    assert (again / "stats/_SUCCESS").exists()
+    _run(spark, dump, again)  # near dedup now, --no-stats: the old statistics would lie
+    assert "removed an earlier run's statistics" in capsys.readouterr().err
+    assert not (again / "stats").exists()
+
+
+def test_outputs_that_would_replace_the_input_are_refused_before_any_work(spark, dump, tmp_path):
+    # The input where a later stage writes: replacing clean/ would delete it.
+    inside = tmp_path / "w/clean"
+    shutil.copytree(dump, inside)
+    with pytest.raises(UsageError, match=r"w/clean overlaps the input"):
+        _run(spark, inside, tmp_path / "w", overwrite=True)
+    assert sorted(p.name for p in inside.iterdir()) == sorted(p.name for p in dump.iterdir())
+    assert not (tmp_path / "w/filtered").exists()
+    with pytest.raises(ValueError, match=r"--workdir .* holds a glob character"):
+        PipelineConfig(read=ReadConfig(input=str(dump)), workdir=str(tmp_path / "run[1]"))
+
+
 def test_printed_funnel_marks_what_did_not_run(workdir):
     funnel = json.loads((workdir / "funnel.json").read_text())
     text = format_funnel(funnel)
@@ -217,6 +239,11 @@ def test_valid_split_and_shards(spark, dump, tmp_path):
         assert rows.where(draw != name).count() == 0
         assert rows.count() == counts[name]["files"]
         assert rows.agg(F.sum(F.octet_length("content"))).first()[0] == counts[name]["bytes"]
+    # The same shard size spelled in bytes is the same configuration: all reused.
+    again = _run(
+        spark, dump, tmp_path / "w", split=SplitConfig(valid_fraction=0.3, shard_size="2000")
+    )
+    assert again["stages"][-1]["out"] == counts
 
 
 def test_changed_input_reruns_the_stages(spark, dump, tmp_path):
@@ -277,7 +304,24 @@ def test_two_pass_recipe_trains_the_ratio_filters_tokenizer(spark, tmp_path):
     first_pass = spark.read.parquet(str(tmp_path / "w/first_pass/filtered"))
     assert first_pass.where(F.col("path").startswith("n")).count() == len(noise)
     # A rerun finds the tokenizer and every stage done.
+    trained = (tmp_path / "w/tokenizer/tokenizer.json").stat().st_mtime_ns
     assert _run(spark, tmp_path / "dump", tmp_path / "w", **two_pass)["kept"] == funnel["kept"]
+    assert (tmp_path / "w/tokenizer/tokenizer.json").stat().st_mtime_ns == trained
+    # Other tokenizer settings are refused like other settings of a stage, and with
+    # --overwrite train it again; the filters, which read it, run again.
+    other = {**two_pass, "tokenizer_vocab_size": 300}
+    with pytest.raises(ConfigMismatch, match=r"w/tokenizer was trained with other settings"):
+        _run(spark, tmp_path / "dump", tmp_path / "w", **other)
+    filtered_with = _filters_upstream(tmp_path / "w")
+    _run(spark, tmp_path / "dump", tmp_path / "w", **other, overwrite=True)
+    assert len(AutoTokenizer.from_pretrained(str(tmp_path / "w/tokenizer"))) == 300
+    assert _filters_upstream(tmp_path / "w") != filtered_with
+    # A tokenizer the pipeline did not train there is not taken for its own.
+    foreign = tmp_path / "w3/tokenizer"
+    shutil.copytree(tmp_path / "w/tokenizer", foreign)
+    (foreign / "_trained_on.json").unlink()
+    with pytest.raises(UsageError, match="holds a tokenizer that --train-tokenizer did not train"):
+        _run(spark, tmp_path / "dump", tmp_path / "w3", **two_pass)
     with pytest.raises(ValueError, match="drop --tokenizer"):
         _run(
             spark,
@@ -286,6 +330,11 @@ def test_two_pass_recipe_trains_the_ratio_filters_tokenizer(spark, tmp_path):
             train_tokenizer=True,
             filters=FilterConfig(tokenizer=str(tmp_path / "w/tokenizer")),
         )
+
+
+def _filters_upstream(workdir) -> str:
+    """What the filters stage in `workdir` recorded of its input (and tokenizer)."""
+    return json.loads((workdir / "filtered/_stage.json").read_text())["upstream"]
 
 
 def _cjk(rng: random.Random, n: int) -> str:

@@ -183,6 +183,13 @@ def test_options(tmp_path):
     assert not (tmp_path / "x").exists()
 
 
+def test_a_file_uri_is_a_local_folder_and_other_filesystems_are_refused(tmp_path):
+    summary = write_sample_dump(f"file://{tmp_path}/uri", MIN_TARGET_BYTES, n_shards=2)
+    assert sorted((tmp_path / "uri").iterdir()) == list(summary.shards)
+    with pytest.raises(UsageError, match="s3a://bucket/raw is not on this machine's filesystem"):
+        write_sample_dump("s3a://bucket/raw", MIN_TARGET_BYTES)
+
+
 def test_every_shard_holds_a_file_and_no_more_shards_than_files(tmp_path):
     with pytest.raises(UsageError, match=r"--shards 1000 is more than the \d+ files") as refused:
         write_sample_dump(tmp_path / "refused", MIN_TARGET_BYTES, n_shards=1000)

@@ -80,6 +80,9 @@ def test_outputs_overlapping_the_input_are_refused(spark, tmp_path):
     ):
         with pytest.raises(UsageError, match="overlaps the input"):
             _run(spark, rows, output, rejected, source=f"{source}/")
+    # A glob's folder, replaced by an output, would go with the files the glob reads.
+    with pytest.raises(UsageError, match="overlaps the input"):
+        _run(spark, rows, source, tmp_path / "rej", source=f"{source}/*.json")
     assert [p.name for p in source.iterdir()] == ["keep.json"]
     # Beside the input, or under a glob of it, is fine.
     _run(spark, rows, tmp_path / "out", tmp_path / "rej", source=str(source))
