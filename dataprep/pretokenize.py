@@ -159,7 +159,7 @@ def pretokenize(
         raise UsageError(f"--output {output} lies inside --data {data}: choose a folder beside it")
     for source in (source for sources in split_sources.values() for source in sources):
         _check_shard(source)
-    tmp = f"{storage.parent(output)}/_tmp-{uuid.uuid4().hex}"
+    tmp = storage.scratch(output)
     tasks = []
     for name, sources in split_sources.items():
         storage.mkdirs(f"{tmp}/{name}")

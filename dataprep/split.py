@@ -7,7 +7,6 @@ and sorted by `id` inside each shard, so a rerun writes the same rows into the s
 from __future__ import annotations
 
 import math
-import uuid
 from dataclasses import dataclass
 
 from pyspark.sql import Observation, SparkSession
@@ -16,7 +15,7 @@ from pyspark.sql import functions as F
 from dataprep.cli import check_options, option
 from dataprep.hashing import unit_interval
 from dataprep.stage_output import mark_done, move_table, nest_counts
-from dataprep.storage import SUCCESS, Storage
+from dataprep.storage import STAGE_INFO, SUCCESS, Storage
 from dataprep.units import parse_size
 
 SPLITS = ("train", "valid")
@@ -89,11 +88,13 @@ def write_splits(
         .sortWithinPartitions("_split", "id")
         .observe(observation, *_split_metrics())
     )
-    tmp = f"{storage.parent(output)}/_tmp-{uuid.uuid4().hex}"
+    tmp = storage.scratch(output)
     counted.write.partitionBy("_split").option("compression", "zstd").parquet(tmp)
     storage.delete(f"{tmp}/{SUCCESS}")
     for name in SPLITS:
         move_table(spark, f"{tmp}/_split={name}", f"{tmp}/{name}", rows.schema)
+    # Recognised as this stage's own if the run is killed before mark_done (see write_stage).
+    storage.write_json(f"{tmp}/{STAGE_INFO}", {**record, "unfinished": True})
     storage.delete(output)
     storage.rename(tmp, output)
     result = {**record, "counts": nest_counts(observation.get)}

@@ -154,7 +154,8 @@ def write_stage(
     storage = Storage(spark)
     owner = storage.qualify(output)
     before = _record(storage, output)
-    tmp = f"{storage.parent(output)}/_tmp-{uuid.uuid4().hex}"
+    written = [storage.qualify(folder) for folder in also_writes]
+    tmp = storage.scratch(output)
     observation = Observation("stage_counts")
     counted = rows.observe(observation, *count_metrics(reasons))
     counted.write.partitionBy("reason").option("compression", "zstd").parquet(tmp)
@@ -164,6 +165,10 @@ def write_stage(
     for reason in reasons:
         storage.delete(f"{rejected}/reason={reason}")
     move_table(spark, f"{tmp}/{_KEPT_PARTITION}", output, rows.drop("reason").schema)
+    # Until mark_done, a record without _SUCCESS: a run killed here left this stage's own
+    # output, which the next run redoes instead of refusing it as files no stage wrote.
+    unfinished = {"config": config, "unfinished": True}
+    storage.write_json(f"{output}/{STAGE_INFO}", unfinished | {"also_writes": written})
     for name in storage.list_folders(tmp):
         if name.startswith("reason="):
             storage.rename(f"{tmp}/{name}", f"{rejected}/{name}")
@@ -179,7 +184,7 @@ def write_stage(
         "rejected": place,
         "run_id": uuid.uuid4().hex,
         "counts": counts,
-        "also_writes": [storage.qualify(folder) for folder in also_writes],
+        "also_writes": written,
     }
     if details is not None:
         record["details"] = details
@@ -283,7 +288,7 @@ def move_table(spark: SparkSession, source: str, target: str, schema: StructType
 def write_table(spark: SparkSession, frame: DataFrame, path: str) -> None:
     """Write `frame` as Parquet (zstd) to `path` atomically: beside it first, then renamed."""
     storage = Storage(spark)
-    tmp = f"{storage.parent(path)}/_tmp-{uuid.uuid4().hex}"
+    tmp = storage.scratch(path)
     frame.write.option("compression", "zstd").parquet(tmp)
     storage.delete(path)
     storage.rename(tmp, path)

@@ -19,7 +19,6 @@ from __future__ import annotations
 import io
 import json
 import math
-import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -432,7 +431,7 @@ def write_stats(spark: SparkSession, workdir: str, made_from: dict | None = None
     workdir = workdir.rstrip("/")
     storage = Storage(spark)
     stats = duplication_stats(spark, workdir)
-    tmp = f"{workdir}/_tmp-stats-{uuid.uuid4().hex}"
+    tmp = storage.scratch(f"{workdir}/stats")
     try:
         # Every table is small by construction: one file each.
         for name in TABLES:

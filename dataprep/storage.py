@@ -66,6 +66,16 @@ class Storage:
         """The folder holding `path`."""
         return str(self._path(path).getParent())
 
+    def scratch(self, target: str) -> str:
+        """An empty folder beside `target` to write it whole in, before renaming it there.
+
+        One per target, not one per run: what a killed run left there goes with the next run.
+        """
+        path = self._path(target)
+        folder = f"{path.getParent()}/_tmp-{path.getName()}"
+        self.delete(folder)
+        return folder
+
     def qualify(self, path: str) -> str:
         """The absolute URI of `path` (file:/..., hdfs://...)."""
         p = self._path(path)

@@ -184,3 +184,26 @@ def test_a_removed_stage_takes_its_rejected_rows_and_folders(spark, tmp_path):
     (tmp_path / "mine").mkdir()
     assert not remove_stage(storage, str(tmp_path / "mine"), str(tmp_path / "rej"), ("a",))
     assert (tmp_path / "mine").exists()
+
+
+def test_a_run_killed_while_replacing_its_output_is_redone_by_the_next(
+    spark, tmp_path, monkeypatch
+):
+    rows = _rows(spark, [None, "a", None])
+    _run(spark, rows, tmp_path / "out", tmp_path / "rej")
+
+    def killed(*args, **kwargs):
+        raise KeyboardInterrupt("killed")
+
+    # Killed after its scratch folder was written, and again after the new rows moved in.
+    for step in ("move_table", "mark_done"):
+        with monkeypatch.context() as patch:
+            patch.setattr(f"dataprep.stage_output.{step}", killed)
+            with pytest.raises(KeyboardInterrupt):
+                _run(
+                    spark, rows, tmp_path / "out", tmp_path / "rej", config={"k": 2}, overwrite=True
+                )
+    # Neither is taken for files no stage wrote, and nothing the killed runs left stays.
+    _run(spark, rows, tmp_path / "out", tmp_path / "rej", config={"k": 2})
+    assert spark.read.parquet(str(tmp_path / "out")).count() == 2
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith("_tmp")]
