@@ -51,7 +51,7 @@ from dataprep.stage_output import (
     run_stage,
     write_table,
 )
-from dataprep.stats import MADE_FROM, write_stats
+from dataprep.stats import MADE_FROM, stats_source, write_stats
 from dataprep.storage import Storage
 from dataprep.tokenizer import MIN_VOCAB_SIZE, N_EXAMPLES, VOCAB_SIZE, train_tokenizer
 from dataprep.units import parse_size
@@ -174,25 +174,24 @@ def run_pipeline(spark: SparkSession, config: PipelineConfig) -> dict:
         funnel["near_dedup"] = records[-1].get("details", {})
     funnel["seconds"] = timings
     storage.write_text(f"{workdir}/funnel.json", json.dumps(funnel, indent=2) + "\n")
-    made_from = {"upstream": upstream, "split": split_config}
     if config.stats:
         # The statistics read funnel.json, so they come after it; then it records them.
         started = time.time()
-        funnel["stats"] = write_stats(spark, workdir, made_from)
+        funnel["stats"] = write_stats(spark, workdir)
         timings["stats"] = round(time.time() - started, 2)
         storage.write_text(f"{workdir}/funnel.json", json.dumps(funnel, indent=2) + "\n")
     else:
-        _drop_stale_stats(storage, workdir, made_from)
+        _drop_stale_stats(storage, workdir)
     return funnel
 
 
-def _drop_stale_stats(storage: Storage, workdir: str, made_from: dict) -> None:
-    """Delete an earlier run's statistics unless they describe the tables this run left."""
+def _drop_stale_stats(storage: Storage, workdir: str) -> None:
+    """Delete earlier statistics unless they describe the tables this run left."""
     stats = f"{workdir}/stats"
     marker = f"{stats}/{MADE_FROM}"
     if not storage.exists(stats):
         return
-    if storage.exists(marker) and storage.read_json(marker) == json.loads(json.dumps(made_from)):
+    if storage.exists(marker) and storage.read_json(marker) == stats_source(storage, workdir):
         return
     storage.delete(stats)
     print(

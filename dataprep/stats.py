@@ -34,7 +34,7 @@ from dataprep.exact_dedup import EXACT_DEDUP_REASONS, EXACT_DUPLICATE
 from dataprep.filters import FILTER_REASONS
 from dataprep.sample import CONCENTRATION_ANCHORS
 from dataprep.stage_output import write_table
-from dataprep.storage import SUCCESS, Storage
+from dataprep.storage import STAGE_INFO, SUCCESS, Storage
 
 if TYPE_CHECKING:  # matplotlib is only needed to draw, not to compute
     from matplotlib.axes import Axes
@@ -418,15 +418,25 @@ def format_headline(summary: dict, stats_dir: str) -> str:
     return "\n".join(lines)
 
 
-# Beside the statistics: what the tables they were computed from came from.
+# Beside the statistics: the split they describe (stats_source), to tell when they are stale.
 MADE_FROM = "_made_from.json"
 
 
-def write_stats(spark: SparkSession, workdir: str, made_from: dict | None = None) -> dict:
+def stats_source(storage: Storage, workdir: str) -> dict:
+    """What a workdir's statistics describe: its split's settings and upstream (the run it split).
+
+    Two workdir states with the same source have the same tables, so the same statistics.
+    """
+    path = f"{workdir}/clean/{STAGE_INFO}"
+    record = storage.read_json(path) if storage.exists(path) else {}
+    return {"split": record.get("config"), "upstream": record.get("upstream")}
+
+
+def write_stats(spark: SparkSession, workdir: str) -> dict:
     """Compute the duplication statistics of a workdir into `<workdir>/stats`; return the summary.
 
-    Written into a temporary folder first, moved into place whole, then `_SUCCESS` is added.
-    `made_from` (what the workdir's tables came from) is kept beside them, in MADE_FROM.
+    Written into a temporary folder first, moved into place whole, then `_SUCCESS` is added;
+    MADE_FROM records the stats_source they were computed from.
     """
     workdir = workdir.rstrip("/")
     storage = Storage(spark)
@@ -440,8 +450,7 @@ def write_stats(spark: SparkSession, workdir: str, made_from: dict | None = None
         stats["unique_files"].unpersist()
     summary = stats["summary"]
     storage.write_text(f"{tmp}/summary.json", json.dumps(summary, indent=2) + "\n")
-    if made_from is not None:
-        storage.write_json(f"{tmp}/{MADE_FROM}", made_from)
+    storage.write_json(f"{tmp}/{MADE_FROM}", stats_source(storage, workdir))
     local = Stats(
         root=Path(tmp),
         summary=summary,

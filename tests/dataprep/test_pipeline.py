@@ -194,6 +194,11 @@ def test_statistics_that_no_longer_describe_the_workdir_are_removed(spark, dump,
     _run(spark, dump, again, stats=True, near_dedup=False)
     _run(spark, dump, again, near_dedup=False)  # the same tables: the statistics stay
     assert (again / "stats/_SUCCESS").exists()
+    # So do those of the statistics job, computed from the same tables.
+    stats_job = load_job("dup_stats.py")
+    stats_job.main(spark, stats_job.DupStatsJob(workdir=str(again)))
+    _run(spark, dump, again, near_dedup=False)
+    assert (again / "stats/_SUCCESS").exists()
     _run(spark, dump, again)  # near dedup now, --no-stats: the old statistics would lie
     assert "removed an earlier run's statistics" in capsys.readouterr().err
     assert not (again / "stats").exists()
