@@ -144,10 +144,15 @@ def test_hostile_programs_are_contained(problems, tmp_path, monkeypatch):
     listener.close()
 
 
-def test_programs_run_alone_in_namespaces_of_their_own():
-    probe = "import ctypes, sys\nsys.exit(ctypes.CDLL(None).unshare(0x10000000) != 0)"
+def _skip_unless_the_kernel_allows(namespaces: str, flags: int) -> None:
+    """Skip the test where a process may not unshare `flags` (the sandbox's layer is off)."""
+    probe = f"import ctypes, sys\nsys.exit(ctypes.CDLL(None).unshare({flags}) != 0)"
     if subprocess.run([sys.executable, "-c", probe]).returncode:
-        pytest.skip("this kernel refuses unprivileged user namespaces: the layer is off")
+        pytest.skip(f"this kernel refuses unprivileged {namespaces} namespaces: the layer is off")
+
+
+def test_programs_run_alone_in_namespaces_of_their_own():
+    _skip_unless_the_kernel_allows("user", 0x10000000)
     # Process 1 (whatever it starts dies with it), and no network interface but loopback.
     program = (
         "import os\nassert os.getpid() == 1, os.getpid()\n"
@@ -160,9 +165,7 @@ def test_programs_run_alone_in_namespaces_of_their_own():
 
 
 def test_the_kernel_leaves_a_program_no_writable_mount_but_its_directory():
-    probe = "import ctypes, sys\nsys.exit(ctypes.CDLL(None).unshare(0x10000000 | 0x20000) != 0)"
-    if subprocess.run([sys.executable, "-c", probe]).returncode:
-        pytest.skip("this kernel refuses unprivileged mount namespaces: the layer is off")
+    _skip_unless_the_kernel_allows("mount", 0x10000000 | 0x20000)
     # Whatever gets past the audit hook (a program can patch the os.path it relies on) meets
     # a read-only filesystem everywhere else.
     program = (
