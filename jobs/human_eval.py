@@ -40,6 +40,11 @@ from modeling.evaluation.human_eval import (  # noqa: E402
 from modeling.evaluation.sandbox import Limits  # noqa: E402
 from modeling.inputs import model_folder  # noqa: E402
 
+# The options that only sampling from --model uses.
+_SAMPLING_OPTIONS = (
+    "n_samples", "batch_size", "temperature", "top_p", "max_new_tokens", "seed",
+)  # fmt: skip
+
 
 @dataclass(frozen=True)
 class HumanEvalJob:
@@ -78,11 +83,6 @@ class HumanEvalJob:
             ]
             if given:
                 raise ValueError(f"{', '.join(given)} sample from --model: not with --samples")
-
-
-_SAMPLING_OPTIONS = (
-    "n_samples", "batch_size", "temperature", "top_p", "max_new_tokens", "seed",
-)  # fmt: skip
 
 
 def _read_samples(path: str) -> list[dict]:
