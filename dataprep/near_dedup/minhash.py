@@ -81,11 +81,11 @@ def signatures(
             values = block[: hi - lo]
             np.multiply(mixed[token_ids[lo:hi]][:, None], a, out=values)
             np.add(values, b, out=values)
-            runs = offsets[start:stop] - lo
-            filled = np.diff(offsets[start : stop + 1]) > 0
-            # reduceat over empty runs would repeat a neighbour's row: only non-empty ones.
-            mins = np.minimum.reduceat(values, runs[filled], axis=0)
-            out[start:stop][filled] = mins
+            # A minimum per file over its rows: numpy's reduceat along axis 0 runs ~5x slower.
+            for file in range(start, stop):
+                first, last = offsets[file] - lo, offsets[file + 1] - lo
+                if last > first:
+                    values[first:last].min(axis=0, out=out[file])
         start = stop
     return out
 

@@ -18,10 +18,12 @@ _SEPARATE = bytes(byte if byte in _WORD_BYTES else 0x20 for byte in range(256))
 MIN_TOKENS = 10
 
 
-def tokens(content: str) -> list[bytes]:
+def tokens(content: str | bytes) -> list[bytes]:
     """The tokens of `re.split(r"[^A-Za-z_0-9]", content)`, empty ones dropped, in order, as
-    the ASCII bytes MinHash hashes."""
-    return content.encode("utf-8", "surrogatepass").translate(_SEPARATE).split()
+    the ASCII bytes MinHash hashes; `content` is text or its UTF-8 bytes."""
+    if isinstance(content, str):
+        content = content.encode("utf-8", "surrogatepass")
+    return content.translate(_SEPARATE).split()
 
 
 def shingle_set(words: list[bytes], ngram: int = 1) -> set[bytes]:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections import defaultdict
 from dataclasses import dataclass
+from itertools import chain, count
 
 import numpy as np
 import pyarrow as pa
@@ -37,11 +39,11 @@ def sketch_batch(contents: pa.Array, spec: SketchSpec) -> pa.StructArray:
     (the sorted distinct 64-bit shingle digests) are null for files below `min_tokens`,
     which near-dedup leaves alone.
     """
-    texts = contents.to_pylist()
+    # The UTF-8 bytes as they are: tokens are ASCII runs of them, no text decoding needed.
+    utf8 = pa.large_binary() if pa.types.is_large_string(contents.type) else pa.binary()
+    texts = contents.cast(utf8).to_pylist()
     counts: list[int | None] = []
-    vocabulary: dict[str, int] = {}
-    token_ids: list[int] = []
-    offsets = [0]
+    sets: list[set[bytes]] = []
     eligible = np.zeros(len(texts), dtype=bool)
     for i, text in enumerate(texts):
         if text is None:
@@ -54,19 +56,23 @@ def sketch_batch(contents: pa.Array, spec: SketchSpec) -> pa.StructArray:
         if len(words) < max(spec.min_tokens, 1):
             continue
         eligible[i] = True
-        token_ids.extend(
-            vocabulary.setdefault(s, len(vocabulary)) for s in shingle_set(words, spec.ngram)
-        )
-        offsets.append(len(token_ids))
+        sets.append(shingle_set(words, spec.ngram))
+    # Every distinct shingle of the batch numbered once, in order of first appearance: a
+    # missing key takes the next number, so the lookups run in C, not a Python loop per token.
+    vocabulary: defaultdict[bytes, int] = defaultdict(count().__next__)
+    starts = np.zeros(len(sets) + 1, dtype=np.int64)
+    np.cumsum([len(shingles) for shingles in sets], out=starts[1:])
+    ids = np.fromiter(
+        map(vocabulary.__getitem__, chain.from_iterable(sets)), np.int64, count=int(starts[-1])
+    )
     digests = token_digests(vocabulary)  # dicts keep insertion order: index i is token i
-    ids = np.asarray(token_ids, dtype=np.int64)
-    starts = np.asarray(offsets, dtype=np.int64)
     sigs = signatures(ids, starts, mixed_hashes(digests), permutations(spec.num_perm, spec.seed))
     band_values = band_hashes(sigs, spec.bands, spec.rows).ravel()
-    # Each file's shingle digests, sorted, so two sets intersect in one merge.
-    file_of = np.repeat(np.arange(len(starts) - 1), np.diff(starts))
+    # Each file's shingle digests, sorted in place, so two sets intersect in one merge: a
+    # sort per file runs ~20x faster than one lexsort of (file, digest) over the batch.
     shingle_values = digests.view(np.int64)[ids]
-    shingle_values = shingle_values[np.lexsort((shingle_values, file_of))]
+    for first, last in zip(starts[:-1].tolist(), starts[1:].tolist(), strict=True):
+        shingle_values[first:last].sort()
 
     missing = ~eligible
     band_offsets = _scatter_offsets(eligible, np.full(int(eligible.sum()), spec.bands))

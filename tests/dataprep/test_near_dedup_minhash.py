@@ -16,7 +16,7 @@ from dataprep.near_dedup.lsh import (
     high_recall_bands,
     optimal_bands,
 )
-from dataprep.near_dedup.minhash import signature
+from dataprep.near_dedup.minhash import signature, token_digests
 from dataprep.near_dedup.shingles import shingle_set, tokens
 from dataprep.near_dedup.sketch import SketchSpec, sketch_batch
 
@@ -36,6 +36,7 @@ def test_tokens_match_codeparrot_split(content: str) -> None:
 def test_tokens_match_codeparrot_split_on_real_files(real_files: list[str]) -> None:
     for text in real_files:
         assert tokens(text) == codeparrot_tokens(text)
+        assert tokens(text.encode()) == tokens(text)  # the UTF-8 bytes split alike
 
 
 def test_signatures_equal_datasketch_on_real_files(real_files: list[str]) -> None:
@@ -58,13 +59,17 @@ def test_signature_follows_seed_and_empty_set(seed: int, real_files: list[str]) 
     assert np.array_equal(signature(set(), num_perm=64, seed=seed), MinHash(64, seed).hashvalues)
 
 
-def test_batch_signatures_band_like_single_ones(real_files: list[str]) -> None:
+def test_batch_sketches_equal_single_file_ones(real_files: list[str]) -> None:
     texts = real_files[:40]
     spec = SketchSpec(num_perm=256, bands=25, rows=10)
     batch = sketch_batch(pa.array(texts), spec)
-    for text, bands in zip(texts, batch.field("bands").to_pylist(), strict=True):
-        single = signature(set(tokens(text)))[None, :]
-        assert bands == band_hashes(single, 25, 10)[0].tolist()
+    bands_of, shingles_of = batch.field("bands").to_pylist(), batch.field("shingles").to_pylist()
+    for text, bands, shingles in zip(texts, bands_of, shingles_of, strict=True):
+        words = set(tokens(text))
+        assert bands == band_hashes(signature(words)[None, :], 25, 10)[0].tolist()
+        assert shingles == sorted(token_digests(words).view(np.int64).tolist())
+    # Spark may hand over large strings: the same sketches.
+    assert sketch_batch(pa.array(texts, pa.large_string()), spec).equals(batch)
 
 
 def test_sketch_skips_short_and_null_files_and_sorts_shingles() -> None:
