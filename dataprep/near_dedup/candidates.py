@@ -35,12 +35,10 @@ def star_edges(sketches: DataFrame, hubs: int = 1) -> DataFrame:
         .rowsBetween(Window.unboundedPreceding, Window.unboundedFollowing)
     )
     hub_ids = F.array(*[F.nth_value("id", n).over(whole_bucket) for n in range(1, hubs + 1)])
-    # Only the hubs below a member become rows: most buckets hold one file, whose member
-    # would otherwise explode into `hubs` rows to be filtered out.
-    smaller_hubs = F.filter("hubs", lambda hub: hub < F.col("id"))
     return (
         buckets.withColumn("hubs", hub_ids)
-        .select(F.col("id").alias("src"), F.explode(smaller_hubs).alias("dst"))
+        .select(F.col("id").alias("src"), F.explode("hubs").alias("dst"))
+        .where(F.col("dst").isNotNull() & (F.col("src") > F.col("dst")))
         .distinct()
     )
 
