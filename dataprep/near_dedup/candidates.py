@@ -47,11 +47,24 @@ def verified_edges(edges: DataFrame, sketches: DataFrame, threshold: float) -> D
     """The candidate edges whose two files' shingle sets have exact Jaccard >= threshold.
 
     Sets are the sorted distinct 64-bit shingle digests; `jaccard` is added as a column.
+    Edges whose two sets differ too much in size are dropped before the sets meet: Jaccard is
+    at most the smaller size over the larger (verification 1.5-2x faster at 4 GB, where that
+    drops about a third of the candidates; bench/README.md).
     """
+    sizes = sketches.select("id", F.size("shingles").alias("size"))
+    small = F.least("_size_a", "_size_b")
+    # The margin keeps pairs whose size ratio rounds to the threshold, for the exact check.
+    large_enough = small >= F.greatest("_size_a", "_size_b") * F.lit(threshold * (1 - 1e-9))
+    plausible = (
+        edges.join(sizes.toDF("src", "_size_a"), "src")
+        .join(sizes.toDF("dst", "_size_b"), "dst")
+        .where(large_enough)
+        .select("src", "dst")
+    )
     sets = sketches.select("id", "shingles")
-    left = sets.select(F.col("id").alias("src"), F.col("shingles").alias("_a"))
-    right = sets.select(F.col("id").alias("dst"), F.col("shingles").alias("_b"))
-    pairs = edges.join(left, "src").join(right, "dst").select("src", "dst", "_a", "_b")
+    left = sets.toDF("src", "_a")
+    right = sets.toDF("dst", "_b")
+    pairs = plausible.join(left, "src").join(right, "dst").select("src", "dst", "_a", "_b")
 
     def verify(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
         # Sorted sets meet in a binary search per value of the smaller one, in numpy: Spark's
