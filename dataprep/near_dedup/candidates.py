@@ -48,7 +48,7 @@ def verified_edges(edges: DataFrame, sketches: DataFrame, threshold: float) -> D
 
     Sets are the sorted distinct 64-bit shingle digests; `jaccard` is added as a column.
     Edges whose two sets differ too much in size are dropped before the sets meet: Jaccard is
-    at most the smaller size over the larger (verification 1.5-2x faster at 4 GB, where that
+    at most the smaller size over the larger (verification 1.5-1.9x faster at 4 GB, where that
     drops about a third of the candidates; bench/README.md).
     """
     sizes = sketches.select("id", F.size("shingles").alias("size"))

@@ -82,6 +82,13 @@ def test_sketch_skips_short_and_null_files_and_sorts_shingles() -> None:
     assert len(shingles[3]) == 1  # "x" twelve times is one distinct token
 
 
+@pytest.mark.parametrize("texts", [[], [None], ["a b"], [None, "x y z"]])
+def test_sketch_of_a_batch_without_a_file_to_compare(texts: list[str | None]) -> None:
+    batch = sketch_batch(pa.array(texts, pa.string()), SketchSpec())
+    assert len(batch) == len(texts)
+    assert batch.field("bands").null_count == batch.field("shingles").null_count == len(texts)
+
+
 def test_word_ngrams() -> None:
     words = [b"a", b"b", b"c", b"a", b"b"]
     assert shingle_set(words, 1) == {b"a", b"b", b"c"}
