@@ -11,7 +11,8 @@ marginal rates (extra content / extra seconds / cores) from each size to the nex
 run, `bench/read_floor_job.py --shuffle-write` (Spark's built-in reader, a shuffle of every
 row by the md5 of its content and a Parquet write: no near dedup at all), is the floor of any
 Spark job on the dump, printed beside the time the goal of 2x the reference per core allows.
-With --repeats N the three runs take turns N times over, and the figures are medians.
+With --repeats N the three runs take turns N times over, and the figures are medians. The
+Spark job's last run is broken down by step, from its event log (bench/event_log.py).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import argparse
 import json
 from pathlib import Path
 
+from event_log import print_steps
 from near_dup_reference import reference_pipeline
 from submit import (
     ROOT,
@@ -34,11 +36,22 @@ from submit import (
 )
 
 
-def spark_pass(dump: Path, output: Path, options: dict) -> dict:
-    """Run jobs/near_dedup.py on the raw dump through spark-submit; return its printed summary."""
+def spark_pass(dump: Path, folder: Path, options: dict) -> dict:
+    """Run jobs/near_dedup.py on the raw dump through spark-submit; return its printed summary.
+
+    Its outputs go to `folder`/rows (and rows_rejected, rows_clusters beside), its event log
+    to `folder`/events, for where its time went.
+    """
+    events = folder / "events"
+    events.mkdir(parents=True)
+    log = {
+        "spark.eventLog.enabled": "true",
+        "spark.eventLog.dir": events.resolve().as_uri(),
+        "spark.eventLog.compress": "false",
+    }
     stdout = spark_submit(
-        "jobs/near_dedup.py", "--input", dump, "--output", output, "--overwrite",
-        quiet=True, **options,
+        "jobs/near_dedup.py", "--input", dump, "--output", folder / "rows", "--overwrite",
+        quiet=True, conf=log, **options,
     )  # fmt: skip
     return json.loads(stdout[stdout.index("{") : stdout.rindex("}") + 1])
 
@@ -49,8 +62,7 @@ def measure(root: Path, size: str, args: argparse.Namespace) -> dict:
     out = root / f"near-{size}"
     options = submit_options(args)
     sides = {
-        # The job's rows, rows_rejected and rows_clusters, all under one folder to clear.
-        "spark": lambda: spark_pass(dump, out / "spark" / "rows", options),
+        "spark": lambda: spark_pass(dump, out / "spark", options),
         "datasketch": lambda: reference_pipeline(dump, out / "reference", processes=args.cores),
         "floor": lambda: floor_pass(dump, options, shuffle_write=out / "floor"),
     }
@@ -62,6 +74,7 @@ def measure(root: Path, size: str, args: argparse.Namespace) -> dict:
 
     print(f"\n{size}: {mb:,.0f} MB of content in {summary['counts']['in']['files']:,} files")
     spark_rate = print_rate("spark", mb, timings["spark"], args.cores)
+    print_steps(out / "spark" / "events", indent="    ")
     reference_mb = counts["bytes"] / 1e6
     reference_rate = print_rate("datasketch", reference_mb, timings["datasketch"], args.cores)
     print(f"  ratio per core: {spark_rate / reference_rate:.2f}x")

@@ -28,16 +28,20 @@ def spark_submit(
     driver_memory: str = "4g",
     java_options: str = "",
     quiet: bool = False,
+    conf: dict[str, str] | None = None,
 ) -> str:
     """Run `ROOT/script args` with spark-submit in local[cores] mode; return its stdout.
 
-    `java_options` go to the driver's JVM, which in local mode runs the tasks too.
+    `java_options` go to the driver's JVM, which in local mode runs the tasks too; `conf`
+    are Spark settings (--conf).
     """
+    settings = [f"--conf={key}={value}" for key, value in (conf or {}).items()]
     command = [
         str(Path(sys.executable).parent / "spark-submit"),
         "--master", f"local[{cores}]",
         "--driver-memory", driver_memory,
         *(["--driver-java-options", java_options] if java_options else []),
+        *settings,
         str(ROOT / script),
         *map(str, args),
     ]  # fmt: skip

@@ -5,7 +5,8 @@ from __future__ import annotations
 import os
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import TypeVar
 
 from pyspark import SparkConf, SparkContext
@@ -68,6 +69,21 @@ def spark_session(app_name: str) -> SparkSession:
             file=sys.stderr,
         )
     return spark
+
+
+@contextmanager
+def job_description(spark: SparkSession, text: str) -> Iterator[None]:
+    """Label the Spark jobs started inside with `text`, as the UI and the event log show them.
+
+    A step's jobs also run the lazy steps before it that nothing materialised yet.
+    """
+    context = spark.sparkContext
+    before = context.getLocalProperty("spark.job.description")
+    context.setJobDescription(text)
+    try:
+        yield
+    finally:
+        context.setLocalProperty("spark.job.description", before)  # None clears it
 
 
 def run_job(main: Callable[[SparkSession, T], None], config: type[T], doc: str, app: str) -> None:

@@ -21,6 +21,7 @@ from pyspark.sql import functions as F
 from pyspark.sql.types import StructType
 
 from dataprep.cli import UsageError, option
+from dataprep.session import job_description
 from dataprep.storage import STAGE_INFO, SUCCESS, Storage
 
 # Where Spark puts rows whose partition value is null: here, the kept rows.
@@ -158,7 +159,8 @@ def write_stage(
     tmp = storage.scratch(output)
     observation = Observation("stage_counts")
     counted = rows.observe(observation, *count_metrics(reasons))
-    counted.write.partitionBy("reason").option("compression", "zstd").parquet(tmp)
+    with job_description(spark, "write the kept and rejected rows"):
+        counted.write.partitionBy("reason").option("compression", "zstd").parquet(tmp)
     counts = nest_counts(observation.get)
 
     storage.delete(output)

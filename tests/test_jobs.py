@@ -24,6 +24,7 @@ from typing import IO, Any
 
 import pytest
 from conftest import VENV_BIN, launch_env, load_job, raw_row, write_jsonl_gz
+from event_log import UNLABELLED, job_steps, read_events
 from pyspark.sql import SparkSession
 from pyspark.sql import functions as F
 
@@ -371,13 +372,30 @@ def test_stage_jobs_run_alone(
         "--input", deduped, "--output", filtered, "--rejected", filter_rejected,
     )  # fmt: skip
     near = tmp_path / "near/kept"
+    events = tmp_path / "events"
+    events.mkdir()
     operator = ("--conf", "spark.shuffle.sort.bypassMergeThreshold=200")
+    event_log = ("spark.eventLog.enabled=true", f"spark.eventLog.dir={events.as_uri()}")
+    event_log += ("spark.eventLog.compress=false",)
     result = _submit(
-        "near_dedup.py", "--input", filtered, "--output", near, "--no-exact-dedup", conf=operator
-    )
+        "near_dedup.py", "--input", filtered, "--output", near, "--no-exact-dedup",
+        conf=operator + tuple(arg for setting in event_log for arg in ("--conf", setting)),
+    )  # fmt: skip
     said = result.stdout + result.stderr
     assert "defaults of this project" in said
     assert "bypassMergeThreshold" not in said  # the operator's setting stands
+    # Each step is labelled for the UI and the event log, in the order it runs.
+    steps, seconds = job_steps(read_events(events))
+    assert [name for name in steps if name != UNLABELLED] == [
+        "near dedup: sketches, with the steps that make their input",
+        "near dedup: candidate edges",
+        "near dedup: verification",
+        "near dedup: connected components",
+        "near dedup: keep decisions",
+        "near dedup: clusters table",
+        "write the kept and rejected rows",
+    ]
+    assert 0 < sum(step.seconds for step in steps.values()) < seconds
 
     kept = spark.read.parquet(str(deduped))
     assert kept.where(F.col("hash").isNull()).count() == 0

@@ -12,6 +12,8 @@ import pytest
 from conftest import VENV_BIN, launch_env
 from pyspark.sql import SparkSession
 
+from dataprep.session import job_description
+
 SPARK_ENV = Path(pyspark.__file__).parent / "conf" / "spark-env.sh"
 ARCHIVE_FLAG = "-XX:SharedArchiveFile="
 
@@ -83,3 +85,14 @@ def test_spark_jvms_map_the_archive(spark: SparkSession) -> None:
         check=False,
     )
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+
+
+def test_job_description_labels_the_jobs_inside_and_restores_the_label(
+    spark: SparkSession,
+) -> None:
+    context = spark.sparkContext
+    with job_description(spark, "outer"):
+        with job_description(spark, "inner"):
+            assert context.getLocalProperty("spark.job.description") == "inner"
+        assert context.getLocalProperty("spark.job.description") == "outer"
+    assert context.getLocalProperty("spark.job.description") is None

@@ -24,6 +24,7 @@ from dataprep.near_dedup.keep import DECISION_SCHEMA, EDGES_SCHEMA, decide_clust
 from dataprep.near_dedup.lsh import high_recall_bands, optimal_bands
 from dataprep.near_dedup.shingles import MIN_TOKENS
 from dataprep.near_dedup.sketch import SKETCH_FIELDS, SketchSpec, sketch_batch
+from dataprep.session import job_description
 from dataprep.units import spark_bytes
 
 NEAR_DUPLICATE = "near_duplicate"
@@ -139,42 +140,49 @@ def near_dedup(rows: DataFrame, config: NearDedupConfig) -> NearDedupResult:
     computed here and checkpointed, so writing them does not sketch the files again.
     """
     spec = config.sketch_spec()
+    spark = rows.sparkSession
     # The figures it reports ride along with the jobs that checkpoint, as observations: on
     # small inputs each extra counting job costs more than the data.
     candidate_count, verified_count = Observation("candidates"), Observation("verified")
     cluster_counts = Observation("clusters")
     sketched = sketches(rows, spec).persist(StorageLevel.MEMORY_AND_DISK)
-    candidates = (
-        star_edges(sketched, config.hubs)
-        .observe(candidate_count, F.count(F.lit(1)).alias("candidate_edges"))
-        .localCheckpoint()
-    )
-    verified = (
-        verified_edges(candidates, sketched, config.threshold)
-        .observe(verified_count, F.count(F.lit(1)).alias("verified_edges"))
-        .localCheckpoint()
-    )
-    labels, rounds = connected_components(verified)
+    with job_description(spark, "near dedup: sketches, with the steps that make their input"):
+        # Counting them fills the cache that the later steps read.
+        files = sketched.agg(
+            F.count(F.lit(1)).alias("files"),
+            F.count_if(F.col("bands").isNull()).alias("below_min_tokens"),
+        ).first()
+    with job_description(spark, "near dedup: candidate edges"):
+        candidates = (
+            star_edges(sketched, config.hubs)
+            .observe(candidate_count, F.count(F.lit(1)).alias("candidate_edges"))
+            .localCheckpoint()
+        )
+    with job_description(spark, "near dedup: verification"):
+        verified = (
+            verified_edges(candidates, sketched, config.threshold)
+            .observe(verified_count, F.count(F.lit(1)).alias("verified_edges"))
+            .localCheckpoint()
+        )
+    with job_description(spark, "near dedup: connected components"):
+        labels, rounds = connected_components(verified)
     clustered = verified.join(labels.withColumnRenamed("id", "src"), "src")
     # All edges of a component land in one partition, decided there in one Python call: a
     # grouped pandas UDF pays a fixed cost per component (19 s for 2,500 at 512 MB).
-    decisions = (
-        clustered.select("component", "src", "dst")
-        .repartition("component")
-        .mapInArrow(_decide_partition, _DECISION_STRUCT)
-        .observe(
-            cluster_counts,
-            F.count_if(F.col("id") == F.col("cluster_id")).alias("clusters"),
-            F.count(F.lit(1)).alias("clustered_files"),
-            F.coalesce(F.max("cluster_size"), F.lit(0)).alias("largest_cluster"),
-            F.count_if(~F.col("kept")).alias("removed"),
+    with job_description(spark, "near dedup: keep decisions"):
+        decisions = (
+            clustered.select("component", "src", "dst")
+            .repartition("component")
+            .mapInArrow(_decide_partition, _DECISION_STRUCT)
+            .observe(
+                cluster_counts,
+                F.count_if(F.col("id") == F.col("cluster_id")).alias("clusters"),
+                F.count(F.lit(1)).alias("clustered_files"),
+                F.coalesce(F.max("cluster_size"), F.lit(0)).alias("largest_cluster"),
+                F.count_if(~F.col("kept")).alias("removed"),
+            )
+            .localCheckpoint()
         )
-        .localCheckpoint()
-    )
-    files = sketched.agg(
-        F.count(F.lit(1)).alias("files"),
-        F.count_if(F.col("bands").isNull()).alias("below_min_tokens"),
-    ).first()
     stats = {
         "bands": spec.bands,
         "rows": spec.rows,
@@ -185,7 +193,7 @@ def near_dedup(rows: DataFrame, config: NearDedupConfig) -> NearDedupResult:
         **cluster_counts.get,
     }
     sketched.unpersist()
-    broadcast = fits_broadcast(rows.sparkSession, stats["clustered_files"] * _DECISION_ROW_BYTES)
+    broadcast = fits_broadcast(spark, stats["clustered_files"] * _DECISION_ROW_BYTES)
     return NearDedupResult(_apply(rows, decisions, broadcast), decisions, stats)
 
 
