@@ -31,12 +31,10 @@ class Step:
     @property
     def seconds(self) -> float:
         """Wall seconds that at least one of the step's jobs was running."""
-        covered, reached = 0, None
+        covered, reached = 0, float("-inf")
         for start, end in sorted(self.jobs):
-            if reached is not None:
-                start = max(start, reached)
-            covered += max(end - start, 0)
-            reached = end if reached is None else max(reached, end)
+            covered += max(end - max(start, reached), 0)  # only what no earlier job covered
+            reached = max(reached, end)
         return covered / 1000
 
 
