@@ -291,7 +291,8 @@ def write_table(spark: SparkSession, frame: DataFrame, path: str) -> None:
     """Write `frame` as Parquet (zstd) to `path` atomically: beside it first, then renamed."""
     storage = Storage(spark)
     tmp = storage.scratch(path)
-    frame.write.option("compression", "zstd").parquet(tmp)
+    with job_description(spark, f"write {path}"):
+        frame.write.option("compression", "zstd").parquet(tmp)
     storage.delete(path)
     storage.rename(tmp, path)
 

@@ -23,7 +23,7 @@ from dataprep.exact_dedup import EXACT_DEDUP_REASONS, exact_dedup
 from dataprep.funnel import warn_if_nothing_kept
 from dataprep.near_dedup.stage import NEAR_DEDUP_REASONS, NearDedupConfig, near_dedup
 from dataprep.read import READ_REASONS, ReadConfig, read_dump, read_record
-from dataprep.session import job_description, run_job
+from dataprep.session import run_job
 from dataprep.stage_output import StageOutput, run_stage, write_table
 from dataprep.storage import Storage
 
@@ -54,8 +54,7 @@ def main(spark: SparkSession, job: NearDedupJob) -> None:
             # Sketching and the final write both read these rows: compute them once.
             rows = exact_dedup(rows).persist(StorageLevel.MEMORY_AND_DISK)
         result = near_dedup(rows, job.near)
-        with job_description(spark, "near dedup: clusters table"):
-            write_table(spark, result.clusters, clusters)
+        write_table(spark, result.clusters, clusters)
         details.update(result.stats)
         return result.rows
 

@@ -392,7 +392,7 @@ def test_stage_jobs_run_alone(
         "near dedup: verification",
         "near dedup: connected components",
         "near dedup: keep decisions",
-        "near dedup: clusters table",
+        f"write {near}_clusters",
         "write the kept and rejected rows",
     ]
     assert 0 < sum(step.seconds for step in steps.values()) < seconds
