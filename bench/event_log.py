@@ -22,6 +22,15 @@ UNLABELLED = "(jobs without a description)"
 DESCRIPTION = "spark.job.description"
 
 
+def event_log_settings(folder: Path) -> dict[str, str]:
+    """The Spark settings (--conf) that log an application's events to `folder`, readably here."""
+    return {
+        "spark.eventLog.enabled": "true",
+        "spark.eventLog.dir": folder.resolve().as_uri(),
+        "spark.eventLog.compress": "false",
+    }
+
+
 @dataclass
 class Step:
     """The jobs of one description, as (submitted, ended) times in ms since the epoch."""

@@ -21,7 +21,7 @@ import argparse
 import json
 from pathlib import Path
 
-from event_log import print_steps
+from event_log import event_log_settings, print_steps
 from near_dup_reference import reference_pipeline
 from submit import (
     ROOT,
@@ -44,14 +44,9 @@ def spark_pass(dump: Path, folder: Path, options: dict) -> dict:
     """
     events = folder / "events"
     events.mkdir(parents=True)
-    log = {
-        "spark.eventLog.enabled": "true",
-        "spark.eventLog.dir": events.resolve().as_uri(),
-        "spark.eventLog.compress": "false",
-    }
     stdout = spark_submit(
         "jobs/near_dedup.py", "--input", dump, "--output", folder / "rows", "--overwrite",
-        quiet=True, conf=log, **options,
+        quiet=True, conf=event_log_settings(events), **options,
     )  # fmt: skip
     return json.loads(stdout[stdout.index("{") : stdout.rindex("}") + 1])
 

@@ -24,7 +24,7 @@ from typing import IO, Any
 
 import pytest
 from conftest import VENV_BIN, launch_env, load_job, raw_row, write_jsonl_gz
-from event_log import UNLABELLED, job_steps, read_events
+from event_log import UNLABELLED, event_log_settings, job_steps, read_events
 from pyspark.sql import SparkSession
 from pyspark.sql import functions as F
 
@@ -374,12 +374,12 @@ def test_stage_jobs_run_alone(
     near = tmp_path / "near/kept"
     events = tmp_path / "events"
     events.mkdir()
-    operator = ("--conf", "spark.shuffle.sort.bypassMergeThreshold=200")
-    event_log = ("spark.eventLog.enabled=true", f"spark.eventLog.dir={events.as_uri()}")
-    event_log += ("spark.eventLog.compress=false",)
+    operator = ["--conf", "spark.shuffle.sort.bypassMergeThreshold=200"]
+    for key, value in event_log_settings(events).items():
+        operator += ["--conf", f"{key}={value}"]
     result = _submit(
         "near_dedup.py", "--input", filtered, "--output", near, "--no-exact-dedup",
-        conf=operator + tuple(arg for setting in event_log for arg in ("--conf", setting)),
+        conf=tuple(operator),
     )  # fmt: skip
     said = result.stdout + result.stderr
     assert "defaults of this project" in said
