@@ -302,7 +302,7 @@ def _near_dedup_stage(
             "reason", F.lit(None).cast("string")
         )
         result = near_dedup(filtered, config.near)
-        write_table(spark, result.clusters, clusters)
+        write_table(spark, result.clusters, clusters, owner=output)
         details.update(result.stats)
         return result.rows
 

@@ -26,7 +26,8 @@ from dataprep.storage import STAGE_INFO, SUCCESS, Storage
 
 # Where Spark puts rows whose partition value is null: here, the kept rows.
 _KEPT_PARTITION = "reason=__HIVE_DEFAULT_PARTITION__"
-# In each rejected/reason=<code> folder: the output of the stage whose rows these are.
+# In each rejected/reason=<code> folder, and in a table a stage writes besides its rows: the
+# output of the stage that wrote it.
 _OWNER = "_owner"
 
 
@@ -231,12 +232,13 @@ def run_stage(
         print(f"{output}: done before with these settings and input; reused", file=sys.stderr)
         return done
     refuse_foreign(storage, output, overwrite)
+    owner = storage.qualify(output)
     written_before = _record(storage, output).get("also_writes", [])
     for folder in also_writes:
-        if storage.qualify(folder) not in written_before:
+        if storage.qualify(folder) not in written_before and _owner(storage, folder) != owner:
             refuse_foreign(storage, folder, overwrite)
     # Before build_rows, which may write the also_writes folders, and before any write.
-    _check_owner(storage, rejected, reasons, storage.qualify(output))
+    _check_owner(storage, rejected, reasons, owner)
     rows = build_rows()
     return write_stage(
         spark,
@@ -287,12 +289,18 @@ def move_table(spark: SparkSession, source: str, target: str, schema: StructType
         storage.delete(f"{target}/{SUCCESS}")
 
 
-def write_table(spark: SparkSession, frame: DataFrame, path: str) -> None:
-    """Write `frame` as Parquet (zstd) to `path` atomically: beside it first, then renamed."""
+def write_table(spark: SparkSession, frame: DataFrame, path: str, owner: str | None = None) -> None:
+    """Write `frame` as Parquet (zstd) to `path` atomically: beside it first, then renamed.
+
+    `owner`, the output of the stage that writes this table besides its rows, is marked in
+    it: a run killed before that stage finished leaves a folder its rerun may replace.
+    """
     storage = Storage(spark)
     tmp = storage.scratch(path)
     with job_description(spark, f"write {path}"):
         frame.write.option("compression", "zstd").parquet(tmp)
+    if owner is not None:
+        storage.write_text(f"{tmp}/{_OWNER}", storage.qualify(owner))
     storage.delete(path)
     storage.rename(tmp, path)
 
@@ -341,13 +349,19 @@ def refuse_overlap(storage: Storage, source: str, outputs: Iterable[str]) -> Non
             )
 
 
+def _owner(storage: Storage, folder: str) -> str | None:
+    """The stage output that `folder` was written for, if it says."""
+    marker = f"{folder}/{_OWNER}"
+    return storage.read_text(marker) if storage.exists(marker) else None
+
+
 def _owners(storage: Storage, rejected: str, reasons: tuple[str, ...]) -> dict[str, str]:
     """The stage output that wrote each rejected/reason=<code> folder there, by reason."""
     owners = {}
     for reason in reasons:
-        marker = f"{rejected}/reason={reason}/{_OWNER}"
-        if storage.exists(marker):
-            owners[reason] = storage.read_text(marker)
+        writer = _owner(storage, f"{rejected}/reason={reason}")
+        if writer is not None:
+            owners[reason] = writer
     return owners
 
 

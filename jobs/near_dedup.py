@@ -54,7 +54,7 @@ def main(spark: SparkSession, job: NearDedupJob) -> None:
             # Sketching and the final write both read these rows: compute them once.
             rows = exact_dedup(rows).persist(StorageLevel.MEMORY_AND_DISK)
         result = near_dedup(rows, job.near)
-        write_table(spark, result.clusters, clusters)
+        write_table(spark, result.clusters, clusters, owner=job.out.output)
         details.update(result.stats)
         return result.rows
 

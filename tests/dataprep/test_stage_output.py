@@ -11,6 +11,7 @@ from dataprep.stage_output import (
     config_changes,
     remove_stage,
     run_stage,
+    write_table,
 )
 from dataprep.storage import Storage
 
@@ -207,3 +208,32 @@ def test_a_run_killed_while_replacing_its_output_is_redone_by_the_next(
     _run(spark, rows, tmp_path / "out", tmp_path / "rej", config={"k": 2})
     assert spark.read.parquet(str(tmp_path / "out")).count() == 2
     assert not [p for p in tmp_path.iterdir() if p.name.startswith("_tmp")]
+
+
+def test_a_run_killed_after_writing_a_folder_besides_is_redone_without_overwrite(spark, tmp_path):
+    rows = _rows(spark, [None, "a"])
+    extra = tmp_path / "clusters"
+
+    def build(output, killed=False):
+        def write_then_die():
+            write_table(spark, spark.range(3), str(extra), owner=str(tmp_path / output))
+            if killed:
+                raise KeyboardInterrupt("killed before the rows were written")
+            return rows
+
+        return write_then_die
+
+    def run(output, **options):
+        return _run(
+            spark, rows, tmp_path / output, tmp_path / "rej", also_writes=(str(extra),),
+            build=build(output, **options),
+        )  # fmt: skip
+
+    with pytest.raises(KeyboardInterrupt):
+        run("out", killed=True)
+    assert not (tmp_path / "out").exists() and extra.exists()
+    run("out")  # its own folder: no --overwrite needed
+    assert spark.read.parquet(str(extra)).count() == 3
+    # A folder written for another output is still not this stage's to replace.
+    with pytest.raises(UsageError, match="already holds files that no stage wrote"):
+        _run(spark, rows, tmp_path / "other", tmp_path / "rej2", also_writes=(str(extra),))
