@@ -9,6 +9,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import TypeVar
 
+from py4j.protocol import Py4JJavaError
 from pyspark import SparkConf, SparkContext
 from pyspark.sql import SparkSession
 
@@ -35,6 +36,18 @@ DEFAULTS = {
     "spark.sql.optimizer.canChangeCachedPlanOutputPartitioning": "true",
     "spark.shuffle.sort.bypassMergeThreshold": "16",
 }
+
+
+# Java exceptions by which a filesystem refuses a path: the operator's to fix, so one line says
+# what, not a Py4J stack through this project's code.
+FILESYSTEM_ERRORS = (
+    "java.io.FileNotFoundException",
+    "java.nio.file.AccessDeniedException",
+    "org.apache.hadoop.fs.FileAlreadyExistsException",
+    "org.apache.hadoop.fs.ParentNotDirectoryException",
+    "org.apache.hadoop.fs.UnsupportedFileSystemException",
+    "org.apache.hadoop.security.AccessControlException",
+)
 
 
 def launch_conf() -> SparkConf:
@@ -86,12 +99,41 @@ def job_description(spark: SparkSession, text: str) -> Iterator[None]:
         context.setLocalProperty("spark.job.description", before)  # None clears it
 
 
+def filesystem_refusal(error: Py4JJavaError) -> str | None:
+    """One line saying why a filesystem refused a path, if that is what `error` is; else None."""
+    cause = error.java_exception
+    while cause is not None:
+        name, message = cause.getClass().getName(), str(cause.getMessage())
+        if name in FILESYSTEM_ERRORS:
+            return f"{name.rsplit('.', 1)[-1]}: {message}"
+        if name == "java.lang.ClassNotFoundException" and "FileSystem" in message:
+            return (
+                f"{message}: this Spark has no connector for that filesystem; add its jars "
+                "(spark-submit --packages or --jars, e.g. org.apache.hadoop:hadoop-aws for s3a)"
+            )
+        cause = cause.getCause()
+    return None
+
+
+@contextmanager
+def filesystem_errors(prog: str) -> Iterator[None]:
+    """Report a filesystem's refusal of a path as one line on stderr and exit with status 1."""
+    try:
+        yield
+    except Py4JJavaError as error:
+        refusal = filesystem_refusal(error)
+        if refusal is None:
+            raise
+        print(f"{prog}: error: {refusal}", file=sys.stderr)
+        raise SystemExit(1) from None
+
+
 def run_job(main: Callable[[SparkSession, T], None], config: type[T], doc: str, app: str) -> None:
     """A job's `__main__`: parse the command line, run `main(spark, config)`, stop the session."""
     parsed = parse_config(config, doc)
     started = time.time()
     spark = spark_session(app)
-    with user_errors(app):
+    with user_errors(app), filesystem_errors(app):
         try:
             main(spark, parsed)
         finally:
