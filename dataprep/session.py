@@ -11,7 +11,7 @@ from typing import TypeVar
 
 from py4j.protocol import Py4JJavaError
 from pyspark import SparkConf, SparkContext
-from pyspark.sql import SparkSession
+from pyspark.sql import DataFrame, SparkSession
 
 from dataprep.cli import parse_config, user_errors
 
@@ -97,6 +97,18 @@ def job_description(spark: SparkSession, text: str) -> Iterator[None]:
         yield
     finally:
         context.setLocalProperty("spark.job.description", before)  # None clears it
+
+
+def checkpoint(frame: DataFrame) -> DataFrame:
+    """Compute `frame` now and cut its lineage, so that later plans stay short.
+
+    Into the session's checkpoint folder when the operator set one (`--conf
+    spark.checkpoint.dir=hdfs://...`), where the rows outlive a lost executor; else into the
+    executors' block stores (`localCheckpoint`), faster, but a lost executor fails the job.
+    """
+    if frame.sparkSession.sparkContext.getCheckpointDir() is not None:
+        return frame.checkpoint()
+    return frame.localCheckpoint()
 
 
 def filesystem_refusal(error: Py4JJavaError) -> str | None:

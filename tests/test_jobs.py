@@ -374,7 +374,10 @@ def test_stage_jobs_run_alone(
     near = tmp_path / "near/kept"
     events = tmp_path / "events"
     events.mkdir()
+    # With a checkpoint folder set, near dedup's steps are checkpointed there, reliably.
+    checkpoints = tmp_path / "checkpoints"
     operator = ["--conf", "spark.shuffle.sort.bypassMergeThreshold=200"]
+    operator += ["--conf", f"spark.checkpoint.dir={checkpoints}"]
     for key, value in event_log_settings(events).items():
         operator += ["--conf", f"{key}={value}"]
     result = _submit(
@@ -396,6 +399,7 @@ def test_stage_jobs_run_alone(
         "write the kept and rejected rows",
     ]
     assert 0 < sum(step.seconds for step in steps.values()) < seconds
+    assert list(checkpoints.glob("*/rdd-*/part-*"))
 
     kept = spark.read.parquet(str(deduped))
     assert kept.where(F.col("hash").isNull()).count() == 0

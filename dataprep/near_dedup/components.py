@@ -11,6 +11,8 @@ from __future__ import annotations
 from pyspark.sql import DataFrame, Window
 from pyspark.sql import functions as F
 
+from dataprep.session import checkpoint
+
 
 def _oriented(edges: DataFrame) -> DataFrame:
     return (
@@ -57,14 +59,14 @@ def connected_components(edges: DataFrame, max_rounds: int = 64) -> tuple[DataFr
     """(id, component) for every node of the (src, dst) edges, and the rounds it took.
 
     `component` is the smallest id in the node's component. Each round's edges are
-    checkpointed locally, so the plan does not grow with the rounds.
+    checkpointed, so the plan does not grow with the rounds.
     """
-    current = _oriented(edges).localCheckpoint()
+    current = checkpoint(_oriented(edges))
     rounds = 0
     while not _is_star_forest(current):
         if rounds == max_rounds:
             raise RuntimeError(f"connected components did not converge in {max_rounds} rounds")
-        current = _small_star(_large_star(current)).localCheckpoint()
+        current = checkpoint(_small_star(_large_star(current)))
         rounds += 1
     roots = current.select(F.col("v").alias("id"), F.col("v").alias("component")).distinct()
     children = current.select(F.col("u").alias("id"), F.col("v").alias("component"))

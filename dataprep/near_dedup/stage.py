@@ -24,7 +24,7 @@ from dataprep.near_dedup.keep import DECISION_SCHEMA, EDGES_SCHEMA, decide_clust
 from dataprep.near_dedup.lsh import high_recall_bands, optimal_bands
 from dataprep.near_dedup.shingles import MIN_TOKENS
 from dataprep.near_dedup.sketch import SKETCH_FIELDS, SketchSpec, sketch_batch
-from dataprep.session import job_description
+from dataprep.session import checkpoint, job_description
 from dataprep.units import spark_bytes
 
 NEAR_DUPLICATE = "near_duplicate"
@@ -153,16 +153,16 @@ def near_dedup(rows: DataFrame, config: NearDedupConfig) -> NearDedupResult:
             F.count_if(F.col("bands").isNull()).alias("below_min_tokens"),
         ).first()
     with job_description(spark, "near dedup: candidate edges"):
-        candidates = (
-            star_edges(sketched, config.hubs)
-            .observe(candidate_count, F.count(F.lit(1)).alias("candidate_edges"))
-            .localCheckpoint()
+        candidates = checkpoint(
+            star_edges(sketched, config.hubs).observe(
+                candidate_count, F.count(F.lit(1)).alias("candidate_edges")
+            )
         )
     with job_description(spark, "near dedup: verification"):
-        verified = (
-            verified_edges(candidates, sketched, config.threshold)
-            .observe(verified_count, F.count(F.lit(1)).alias("verified_edges"))
-            .localCheckpoint()
+        verified = checkpoint(
+            verified_edges(candidates, sketched, config.threshold).observe(
+                verified_count, F.count(F.lit(1)).alias("verified_edges")
+            )
         )
     with job_description(spark, "near dedup: connected components"):
         labels, rounds = connected_components(verified)
@@ -170,7 +170,7 @@ def near_dedup(rows: DataFrame, config: NearDedupConfig) -> NearDedupResult:
     # All edges of a component land in one partition, decided there in one Python call: a
     # grouped pandas UDF pays a fixed cost per component (19 s for 2,500 at 512 MB).
     with job_description(spark, "near dedup: keep decisions"):
-        decisions = (
+        decisions = checkpoint(
             clustered.select("component", "src", "dst")
             .repartition("component")
             .mapInArrow(_decide_partition, _DECISION_STRUCT)
@@ -181,7 +181,6 @@ def near_dedup(rows: DataFrame, config: NearDedupConfig) -> NearDedupResult:
                 F.coalesce(F.max("cluster_size"), F.lit(0)).alias("largest_cluster"),
                 F.count_if(~F.col("kept")).alias("removed"),
             )
-            .localCheckpoint()
         )
     stats = {
         "bands": spec.bands,
