@@ -243,6 +243,12 @@ def _parquet_rows(spark: SparkSession, files: list[str], source: str) -> DataFra
     missing = [c for c in RAW_COLUMNS if c not in table.columns]
     if missing:
         raise UsageError(f"Parquet input {source!r} lacks the columns {missing}")
+    if "reason" in table.columns:
+        # Reading would give each row a reason of its own and lose the one it came with.
+        raise UsageError(
+            f"Parquet input {source!r} has a `reason` column, as a stage's rejected rows have: "
+            "give the kept rows of a stage (its --output), or rename the column"
+        )
     # Every other column (an earlier stage's features, say) is kept, as the data contract asks.
     rows = table.withColumns({c: F.col(c).cast("string") for c in RAW_COLUMNS})
     invalid = reduce(

@@ -176,6 +176,13 @@ def test_parquet_input_keeps_extra_columns(spark, tmp_path):
     assert df.where(F.col("reason").isNull()).count() == 5
 
 
+def test_parquet_rows_that_carry_a_reason_are_refused(spark, tmp_path):
+    rows = [raw_row("u/r", "a.py", "a = 1") | {"reason": "near_duplicate"}]
+    spark.createDataFrame(rows).write.partitionBy("reason").parquet(str(tmp_path / "rejected"))
+    with pytest.raises(UsageError, match="has a `reason` column"):
+        read_dump(spark, ReadConfig(input=str(tmp_path / "rejected")))
+
+
 def test_parquet_with_invalid_utf8_anywhere_is_rejected_and_repaired(spark, tmp_path):
     def row(repo: bytes, path: bytes) -> dict:
         return {"repo_name": repo, "path": path, "copies": b"1", "size": b"5",
