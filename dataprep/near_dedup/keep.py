@@ -10,26 +10,46 @@ decided on its own, in parallel, and the order (by id) never depends on partitio
 
 from __future__ import annotations
 
-from collections import Counter, defaultdict
-from collections.abc import Iterable
-
+import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 DECISION_COLUMNS = ("id", "cluster_id", "cluster_size", "kept", "kept_id", "near_copies")
 
 
-def greedy_keep(edges: Iterable[tuple[int, int]]) -> dict[int, int | None]:
-    """For every node of the edges: None if kept, else the id of the kept node it resembles."""
-    neighbours: dict[int, list[int]] = defaultdict(list)
-    for a, b in edges:
-        neighbours[a].append(b)
-        neighbours[b].append(a)
-    decision: dict[int, int | None] = {}
-    for node in sorted(neighbours):
-        # Smaller neighbours are decided already: the nodes go in increasing order.
-        kept_before = [n for n in neighbours[node] if n < node and decision[n] is None]
-        decision[node] = min(kept_before) if kept_before else None
-    return decision
+def _numbered(src: np.ndarray, dst: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The nodes of the edges in increasing id, and each edge's ends as indices into them."""
+    ends = pa.array(np.concatenate([src, dst]))
+    nodes = np.sort(pc.unique(ends).to_numpy())
+    # A hash lookup: np.searchsorted took 5 s for 20 million ends among a million nodes.
+    at = pc.index_in(ends, value_set=pa.array(nodes)).to_numpy().astype(np.int64)
+    return nodes, *np.split(at, 2)
+
+
+def _greedy_keep(n_nodes: int, first: np.ndarray, second: np.ndarray) -> np.ndarray:
+    """For nodes 0..n_nodes-1 and the edges between them: -1 for a kept node, else the kept
+    node it resembles (its smallest kept neighbour among those before it).
+
+    Arrays and memoryviews, no Python object per edge: a component of a million files and 20
+    million edges is decided in seconds in one Python worker.
+    """
+    # Each edge as (larger, smaller) node: a node's smaller neighbours are decided before it.
+    larger, smaller = np.maximum(first, second), np.minimum(first, second)
+    pairs = np.sort(larger * n_nodes + smaller)  # by node, then neighbour
+    neighbours = memoryview(pairs % max(n_nodes, 1))
+    bounds = memoryview(np.searchsorted(pairs // max(n_nodes, 1), np.arange(n_nodes + 1)))
+    keeper = np.full(n_nodes, -1, dtype=np.int64)
+    keeper_of = memoryview(keeper)
+    kept = bytearray(n_nodes)
+    for node in range(n_nodes):
+        # Its smaller neighbours in increasing order: the first kept one is the smallest.
+        for j in range(bounds[node], bounds[node + 1]):
+            if kept[neighbours[j]]:
+                keeper_of[node] = neighbours[j]
+                break
+        else:
+            kept[node] = 1
+    return keeper
 
 
 # What decide_clusters reads: verified edges labelled with their component.
@@ -42,23 +62,27 @@ DECISION_SCHEMA = pa.schema(
 def decide_clusters(edges: pa.Table) -> pa.Table:
     """DECISION_SCHEMA rows for every file of the components in `edges` (EDGES_SCHEMA).
 
-    Each component is decided on its own; a component's edges must all be in `edges`.
+    A component's edges must all be in `edges`. The nodes are decided in increasing id across
+    all components at once, which decides each as if alone: no edge joins two of them.
     """
-    by_component: dict[int, list[tuple[int, int]]] = defaultdict(list)
-    columns = (edges.column(name).to_pylist() for name in ("component", "src", "dst"))
-    for component, src, dst in zip(*columns, strict=True):
-        by_component[component].append((src, dst))
-    rows: dict[str, list] = {name: [] for name in DECISION_COLUMNS}
-    for component_edges in by_component.values():
-        decision = greedy_keep(component_edges)
-        ids = sorted(decision)
-        copies = Counter(keeper for keeper in decision.values() if keeper is not None)
-        for file_id in ids:
-            kept = decision[file_id] is None
-            rows["id"].append(file_id)
-            rows["cluster_id"].append(ids[0])
-            rows["cluster_size"].append(len(ids))
-            rows["kept"].append(kept)
-            rows["kept_id"].append(decision[file_id])
-            rows["near_copies"].append(1 + copies[file_id] if kept else None)
-    return pa.table(rows, schema=DECISION_SCHEMA)
+    component, src, dst = (edges.column(name).to_numpy() for name in EDGES_SCHEMA.names)
+    nodes, src_at, dst_at = _numbered(src, dst)
+    keeper = _greedy_keep(len(nodes), src_at, dst_at)
+    node_component = np.empty(len(nodes), dtype=np.int64)
+    node_component[src_at] = component
+    node_component[dst_at] = component
+    # The nodes are in increasing id: a component's first node is its smallest.
+    _, first, cluster, sizes = np.unique(
+        node_component, return_index=True, return_inverse=True, return_counts=True
+    )
+    kept = keeper < 0
+    copies = 1 + np.bincount(keeper[~kept], minlength=len(nodes))
+    columns = {
+        "id": nodes,
+        "cluster_id": nodes[first][cluster],
+        "cluster_size": sizes[cluster],
+        "kept": kept,
+        "kept_id": pa.array(nodes[np.where(kept, 0, keeper)], mask=kept),
+        "near_copies": pa.array(copies, mask=~kept),
+    }
+    return pa.table(columns, schema=DECISION_SCHEMA)

@@ -12,7 +12,7 @@ from pyspark.sql import SparkSession
 
 from dataprep.near_dedup.candidates import star_edges, verified_edges
 from dataprep.near_dedup.components import connected_components
-from dataprep.near_dedup.keep import decide_clusters, greedy_keep
+from dataprep.near_dedup.keep import EDGES_SCHEMA, decide_clusters
 from dataprep.near_dedup.local import _components
 from dataprep.near_dedup.shingles import jaccard, pair_jaccards, sorted_jaccard
 
@@ -106,10 +106,21 @@ def test_components_match_union_find(spark: SparkSession, name: str) -> None:
     assert rounds == 0 if name == "star" else rounds >= 1  # a star needs no round
 
 
+def greedy_keep(edges: list[tuple[int, int]]) -> dict[int, int | None]:
+    """For every node of the edges: None if kept, else the id of the kept node it resembles."""
+    src, dst = zip(*edges, strict=True) if edges else ((), ())
+    table = pa.table({"component": [0] * len(src), "src": src, "dst": dst}, EDGES_SCHEMA)
+    return {row["id"]: row["kept_id"] for row in decide_clusters(table).to_pylist()}
+
+
 def test_keep_policy_on_a_chain_loses_nothing() -> None:
     # A~B and B~C but A and C are not similar: removing both B and C would lose C.
     a, b, c = 1, 2, 3
     assert greedy_keep([(b, a), (c, b)]) == {a: None, b: a, c: None}
+    # The smallest kept neighbour is named, whatever the ids' signs and the edges' order.
+    edges = [(5, -7), (9, 5), (12, 9), (14, 9), (-7, 14)]
+    assert greedy_keep(edges) == {-7: None, 5: -7, 9: None, 12: 9, 14: -7}
+    assert greedy_keep([]) == {}
 
 
 def test_keep_policy_is_a_maximal_independent_set() -> None:
