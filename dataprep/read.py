@@ -92,6 +92,24 @@ def read_dump(spark: SparkSession, config: ReadConfig) -> DataFrame:
 JSON_LINES_SUFFIXES = (".json", ".jsonl", ".ndjson")
 # Inflated by the reader itself, a task per file, so a damaged file is a reason, not a crash.
 COMPRESSED_SUFFIXES = (".gz", ".bz2")
+# Spark's binaryFile source, which hands each compressed shard to its task whole, refuses a
+# file longer than this; found before any work, not in the task that reaches it.
+MAX_COMPRESSED_SHARD_BYTES = 2**31 - 1
+
+
+def _refuse_oversized_shards(source: str, sizes: dict[str, int]) -> None:
+    """Raise UsageError if a compressed shard is too long for Spark to read as one file."""
+    oversized = [
+        name
+        for name, size in sizes.items()
+        if name.endswith(COMPRESSED_SUFFIXES) and size > MAX_COMPRESSED_SHARD_BYTES
+    ]
+    if oversized:
+        raise UsageError(
+            f"{source!r}: {_some(oversized)} over 2 GiB compressed, more than Spark reads as "
+            "one file: split them into smaller shards, or decompress them (plain JSON Lines "
+            "are split by Spark)"
+        )
 
 
 def format_by_name(name: str) -> str | None:
@@ -103,13 +121,23 @@ def format_by_name(name: str) -> str | None:
 
 
 def _data_files(storage: Storage, config: ReadConfig) -> tuple[list[str], str]:
-    """The files to read at the input, and their format.
+    """The files to read at the input, and their format; compressed shards too long refused."""
+    sizes = storage.file_sizes(config.input)
+    files, fmt = _files_by_format(storage, config, sorted(sizes))
+    if fmt == "json":
+        _refuse_oversized_shards(config.input, {name: sizes[name] for name in files})
+    return files, fmt
+
+
+def _files_by_format(
+    storage: Storage, config: ReadConfig, files: list[str]
+) -> tuple[list[str], str]:
+    """Of the files found at the input, those to read, and their format.
 
     With `--input-format auto`, a folder or glob is read by the files' names: a README or a
     manifest beside the shards is skipped, and said so on stderr, rather than read as JSON
     Lines and rejected line by line. A single file is read whatever its name.
     """
-    files = storage.glob_files(config.input)
     if not files:
         raise MissingInput(f"no input files found at {config.input!r}")
     if config.input_format != "auto":

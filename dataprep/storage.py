@@ -105,7 +105,13 @@ class Storage:
 
     def glob_files(self, pattern: str) -> list[str]:
         """Data files matched by a path, folder (recursively) or glob, skipping _/. names."""
-        return sorted(str(status.getPath()) for status in self._file_statuses(pattern))
+        return sorted(self.file_sizes(pattern))
+
+    def file_sizes(self, pattern: str) -> dict[str, int]:
+        """Bytes of each file `glob_files` finds, by its full URI."""
+        return {
+            str(status.getPath()): int(status.getLen()) for status in self._file_statuses(pattern)
+        }
 
     def fingerprint(self, pattern: str) -> str:
         """A digest of the files' names, sizes and modification times: changes if they do."""

@@ -200,6 +200,19 @@ def test_parquet_with_invalid_utf8_anywhere_is_rejected_and_repaired(spark, tmp_
     assert read[0].repo_name == "u/\ufffd" and read[1].content == "caf\ufffd = 1"
 
 
+def test_a_compressed_shard_spark_cannot_read_whole_is_refused_before_any_work(spark, tmp_path):
+    dump = tmp_path / "dump"
+    write_jsonl_gz(dump / "small.json.gz", [raw_row("u/r", "a.py", "a = 1")])
+    with open(dump / "huge.json.gz", "wb") as sparse:  # takes no disk
+        sparse.truncate(2**31)
+    with pytest.raises(UsageError, match=r"1 file\(s\) \(.*huge.json.gz\) over 2 GiB"):
+        read_dump(spark, ReadConfig(input=str(dump)))
+    (dump / "huge.json.gz").unlink()
+    with open(dump / "large.json.gz", "wb") as sparse:
+        sparse.truncate(2**31 - 1)  # the most Spark reads as one file
+    read_dump(spark, ReadConfig(input=str(dump)))  # planned, not refused
+
+
 def test_missing_input_is_a_clear_error(spark, tmp_path):
     with pytest.raises(FileNotFoundError, match="no input files"):
         read_dump(spark, ReadConfig(input=str(tmp_path / "nowhere")))
