@@ -14,6 +14,7 @@ from pyspark import SparkConf, SparkContext
 from pyspark.sql import DataFrame, SparkSession
 
 from dataprep.cli import parse_config, user_errors
+from dataprep.storage import Storage
 
 T = TypeVar("T")
 
@@ -111,6 +112,13 @@ def checkpoint(frame: DataFrame) -> DataFrame:
     return frame.localCheckpoint()
 
 
+def remove_checkpoints(spark: SparkSession) -> None:
+    """Delete this application's folder of reliable checkpoints: no later one can read them."""
+    folder = spark.sparkContext.getCheckpointDir()  # <spark.checkpoint.dir>/<a uuid of its own>
+    if folder is not None:
+        Storage(spark).delete(folder)
+
+
 def filesystem_refusal(error: Py4JJavaError) -> str | None:
     """One line saying why a filesystem refused a path, if that is what `error` is; else None."""
     cause = error.java_exception
@@ -149,5 +157,6 @@ def run_job(main: Callable[[SparkSession, T], None], config: type[T], doc: str, 
         try:
             main(spark, parsed)
         finally:
+            remove_checkpoints(spark)
             spark.stop()
     print(f"{app}: done in {time.time() - started:.1f}s")

@@ -374,7 +374,8 @@ def test_stage_jobs_run_alone(
     near = tmp_path / "near/kept"
     events = tmp_path / "events"
     events.mkdir()
-    # With a checkpoint folder set, near dedup's steps are checkpointed there, reliably.
+    # With a checkpoint folder set, near dedup's steps are checkpointed there, reliably, and
+    # the job removes them when it ends.
     checkpoints = tmp_path / "checkpoints"
     operator = ["--conf", "spark.shuffle.sort.bypassMergeThreshold=200"]
     operator += ["--conf", f"spark.checkpoint.dir={checkpoints}"]
@@ -399,7 +400,8 @@ def test_stage_jobs_run_alone(
         "write the kept and rejected rows",
     ]
     assert 0 < sum(step.seconds for step in steps.values()) < seconds
-    assert list(checkpoints.glob("*/rdd-*/part-*"))
+    assert any("ReliableCheckpointRDD" in log.read_text() for log in events.rglob("events_*"))
+    assert checkpoints.is_dir() and not any(checkpoints.iterdir())
 
     kept = spark.read.parquet(str(deduped))
     assert kept.where(F.col("hash").isNull()).count() == 0
