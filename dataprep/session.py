@@ -119,7 +119,7 @@ def remove_checkpoints(spark: SparkSession) -> None:
         Storage(spark).delete(folder)
 
 
-def filesystem_refusal(error: Py4JJavaError) -> str | None:
+def _filesystem_refusal(error: Py4JJavaError) -> str | None:
     """One line saying why a filesystem refused a path, if that is what `error` is; else None."""
     cause = error.java_exception
     while cause is not None:
@@ -141,7 +141,7 @@ def filesystem_errors(prog: str) -> Iterator[None]:
     try:
         yield
     except Py4JJavaError as error:
-        refusal = filesystem_refusal(error)
+        refusal = _filesystem_refusal(error)
         if refusal is None:
             raise
         print(f"{prog}: error: {refusal}", file=sys.stderr)

@@ -175,7 +175,7 @@ def write_stage(
     for name in storage.list_folders(tmp):
         if name.startswith("reason="):
             storage.rename(f"{tmp}/{name}", f"{rejected}/{name}")
-            storage.write_text(f"{rejected}/{name}/{_OWNER}", owner)
+            _mark_owner(storage, f"{rejected}/{name}", owner)
     storage.delete(tmp)
     place = storage.qualify(rejected)
     if before.get("rejected") not in (None, place):
@@ -300,7 +300,7 @@ def write_table(spark: SparkSession, frame: DataFrame, path: str, owner: str | N
     with job_description(spark, f"write {path}"):
         frame.write.option("compression", "zstd").parquet(tmp)
     if owner is not None:
-        storage.write_text(f"{tmp}/{_OWNER}", storage.qualify(owner))
+        _mark_owner(storage, tmp, storage.qualify(owner))
     storage.delete(path)
     storage.rename(tmp, path)
 
@@ -347,6 +347,11 @@ def refuse_overlap(storage: Storage, source: str, outputs: Iterable[str]) -> Non
                 f"{output} overlaps the input {source}: a stage's outputs must lie apart from "
                 "what it reads, which writing them would replace or add to"
             )
+
+
+def _mark_owner(storage: Storage, folder: str, owner: str) -> None:
+    """Record in `folder` the (qualified) stage output it was written for."""
+    storage.write_text(f"{folder}/{_OWNER}", owner)
 
 
 def _owner(storage: Storage, folder: str) -> str | None:

@@ -36,8 +36,9 @@ def _greedy_keep(n_nodes: int, first: np.ndarray, second: np.ndarray) -> np.ndar
     # Each edge as (larger, smaller) node: a node's smaller neighbours are decided before it.
     larger, smaller = np.maximum(first, second), np.minimum(first, second)
     pairs = np.sort(larger * n_nodes + smaller)  # by node, then neighbour
-    neighbours = memoryview(pairs % max(n_nodes, 1))
-    bounds = memoryview(np.searchsorted(pairs // max(n_nodes, 1), np.arange(n_nodes + 1)))
+    of_node, neighbour = np.divmod(pairs, max(n_nodes, 1))
+    neighbours = memoryview(neighbour)
+    bounds = memoryview(np.searchsorted(of_node, np.arange(n_nodes + 1)))
     keeper = np.full(n_nodes, -1, dtype=np.int64)
     keeper_of = memoryview(keeper)
     kept = bytearray(n_nodes)
