@@ -112,11 +112,22 @@ def checkpoint(frame: DataFrame) -> DataFrame:
     return frame.localCheckpoint()
 
 
-def remove_checkpoints(spark: SparkSession) -> None:
-    """Delete this application's folder of reliable checkpoints: no later one can read them."""
+def remove_checkpoints(spark: SparkSession, prog: str) -> None:
+    """Delete this application's folder of reliable checkpoints: no later one can read them.
+
+    A folder that cannot be deleted is a warning on stderr, never an error: the job's own
+    outcome (its output, or the error that stopped it) is what its exit status reports.
+    """
     folder = spark.sparkContext.getCheckpointDir()  # <spark.checkpoint.dir>/<a uuid of its own>
-    if folder is not None:
+    if folder is None:
+        return
+    try:
         Storage(spark).delete(folder)
+    except Exception as error:  # whatever stops the clean-up, the job's outcome stands
+        lines = str(error).strip().splitlines()
+        reason = lines[0] if lines else type(error).__name__
+        warning = f"{prog}: warning: could not remove checkpoints in {folder}: {reason}"
+        print(warning, file=sys.stderr)
 
 
 def _filesystem_refusal(error: Py4JJavaError) -> str | None:
@@ -157,6 +168,6 @@ def run_job(main: Callable[[SparkSession, T], None], config: type[T], doc: str, 
         try:
             main(spark, parsed)
         finally:
-            remove_checkpoints(spark)
+            remove_checkpoints(spark, app)
             spark.stop()
     print(f"{app}: done in {time.time() - started:.1f}s")

@@ -1,11 +1,12 @@
-"""How jobs report what the filesystem refused: one line and a status, not a Py4J stack."""
+"""How jobs report what the filesystem refused (one line and a status, not a Py4J stack) and
+clean up after themselves."""
 
 from __future__ import annotations
 
 import pytest
 from py4j.protocol import Py4JJavaError
 
-from dataprep.session import filesystem_errors
+from dataprep.session import filesystem_errors, remove_checkpoints
 from dataprep.storage import Storage
 
 
@@ -29,3 +30,26 @@ def test_a_filesystem_without_its_connector_names_what_to_add(spark, capsys):
 def test_other_java_errors_keep_their_stack(spark):
     with pytest.raises(Py4JJavaError, match="ClassNotFoundException"), filesystem_errors("job"):
         spark.sparkContext._jvm.java.lang.Class.forName("no.such.Thing")
+
+
+def test_checkpoints_that_cannot_be_removed_are_a_warning(spark, monkeypatch, capsys):
+    monkeypatch.setattr(spark.sparkContext, "getCheckpointDir", lambda: "file:/ckpt/app-uuid")
+
+    def refuse(storage, path):
+        raise OSError(f"permission denied: {path}\n(a long stack)")
+
+    monkeypatch.setattr(Storage, "delete", refuse)
+    remove_checkpoints(spark, "job")  # does not raise: the job's own outcome stands
+    err = capsys.readouterr().err.strip()
+    assert err == (
+        "job: warning: could not remove checkpoints in file:/ckpt/app-uuid: "
+        "permission denied: file:/ckpt/app-uuid"
+    )
+
+
+def test_checkpoints_are_removed_when_the_session_has_a_folder(spark, monkeypatch, tmp_path):
+    folder = tmp_path / "app-uuid"
+    (folder / "rdd-1").mkdir(parents=True)
+    monkeypatch.setattr(spark.sparkContext, "getCheckpointDir", lambda: folder.as_uri())
+    remove_checkpoints(spark, "job")
+    assert not folder.exists() and tmp_path.exists()
