@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from py4j.protocol import Py4JJavaError
 
-from dataprep.session import filesystem_errors, remove_checkpoints
+from dataprep.session import checkpoint, filesystem_errors, remove_checkpoints
 from dataprep.storage import Storage
 
 
@@ -53,3 +53,32 @@ def test_checkpoints_are_removed_when_the_session_has_a_folder(spark, monkeypatc
     monkeypatch.setattr(spark.sparkContext, "getCheckpointDir", lambda: folder.as_uri())
     remove_checkpoints(spark, "job")
     assert not folder.exists() and tmp_path.exists()
+
+
+@pytest.fixture
+def checkpoint_folder(spark, tmp_path):
+    """The shared session with spark.checkpoint.dir set for one test, unset afterwards."""
+    context = spark.sparkContext
+    context.setCheckpointDir(str(tmp_path))
+    yield tmp_path
+    getattr(context._jsc.sc(), "checkpointDir_$eq")(context._jvm.scala.Option.empty())
+
+
+def _lose_blocks(frame):
+    # What a lost executor takes with it: the blocks it stored of the checkpointed rows.
+    rdd = frame._jdf.queryExecution().analyzed().rdd()
+    frame.sparkSession.sparkContext._jsc.sc().unpersistRDD(rdd.id(), True)
+
+
+def test_local_checkpoints_are_lost_with_their_blocks(spark):
+    saved = checkpoint(spark.range(100).selectExpr("id * 2 AS twice"))
+    _lose_blocks(saved)
+    with pytest.raises(Py4JJavaError, match=r"Checkpoint block .* not found"):
+        saved.count()
+
+
+def test_checkpoints_in_a_folder_outlive_their_blocks(spark, checkpoint_folder):
+    saved = checkpoint(spark.range(100).selectExpr("id * 2 AS twice"))
+    _lose_blocks(saved)
+    assert sorted(row.twice for row in saved.collect()) == list(range(0, 200, 2))
+    assert any(checkpoint_folder.rglob("part-*"))
