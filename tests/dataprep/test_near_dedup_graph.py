@@ -136,6 +136,28 @@ def test_keep_policy_is_a_maximal_independent_set() -> None:
     assert not any(frozenset((x, y)) in adjacent for x in kept for y in kept if x < y)
 
 
+def _keep_by_definition(edges: list[tuple[int, int]]) -> dict[int, int | None]:
+    # The policy as the module states it, one node at a time in increasing id.
+    neighbours: dict[int, set[int]] = {}
+    for x, y in edges:
+        neighbours.setdefault(x, set()).add(y)
+        neighbours.setdefault(y, set()).add(x)
+    decision: dict[int, int | None] = {}
+    for node in sorted(neighbours):
+        kept_before = [n for n in neighbours[node] if n < node and decision[n] is None]
+        decision[node] = min(kept_before) if kept_before else None
+    return decision
+
+
+def test_keep_decisions_follow_the_policy_on_random_graphs() -> None:
+    rng = random.Random(5)
+    for _ in range(300):
+        ids = list({rng.randrange(-(2**63), 2**63) for _ in range(rng.randrange(2, 40))})
+        edges = {tuple(rng.sample(ids, 2)) for _ in range(rng.randrange(1, 80))}
+        edges = [(max(e), min(e)) for e in edges]  # as verified edges come: src > dst
+        assert greedy_keep(edges) == _keep_by_definition(edges)
+
+
 def test_decide_clusters_columns() -> None:
     # Two components, their edges interleaved: each is decided on its own.
     edges = pa.table(
