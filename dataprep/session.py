@@ -124,10 +124,16 @@ def remove_checkpoints(spark: SparkSession, prog: str) -> None:
     try:
         Storage(spark).delete(folder)
     except Exception as error:  # whatever stops the clean-up, the job's outcome stands
-        lines = str(error).strip().splitlines()
-        reason = lines[0] if lines else type(error).__name__
+        reason = _first_line(error)
         warning = f"{prog}: warning: could not remove checkpoints in {folder}: {reason}"
         print(warning, file=sys.stderr)
+
+
+def _first_line(error: Exception) -> str:
+    """What went wrong, in one line: for a Java error its class and message, not Py4J's."""
+    text = str(error.java_exception) if isinstance(error, Py4JJavaError) else str(error)
+    lines = text.strip().splitlines()
+    return lines[0] if lines else type(error).__name__
 
 
 def _filesystem_refusal(error: Py4JJavaError) -> str | None:

@@ -1,11 +1,11 @@
 """LSH candidates in Spark: files sharing a band bucket, as star edges to the bucket's hubs.
 
-The shuffle carries (band, band hash, id) only. A bucket's hubs are its `hubs` smallest ids;
-each member is linked to each hub, never to every other member: a bucket of n files gives
-fewer than n x hubs edges, so one huge bucket costs linear work. One hub (the minimum) is the
-classic star; more hubs catch the pairs whose shared buckets all hold smaller files that
-resemble neither of them enough, as a family of small look-alike modules does (measured in
-bench/README.md, Near dedup: quality).
+The shuffle carries (bucket, id) only, the bucket a hash of (band, band hash). A bucket's
+hubs are its `hubs` smallest ids; each member is linked to each hub, never to every other
+member: a bucket of n files gives fewer than n x hubs edges, so one huge bucket costs linear
+work. One hub (the minimum) is the classic star; more hubs catch the pairs whose shared
+buckets all hold smaller files that resemble neither of them enough, as a family of small
+look-alike modules does (measured in bench/README.md, Near dedup: quality).
 """
 
 from __future__ import annotations

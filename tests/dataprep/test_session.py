@@ -47,6 +47,18 @@ def test_checkpoints_that_cannot_be_removed_are_a_warning(spark, monkeypatch, ca
     )
 
 
+def test_a_java_refusal_to_remove_checkpoints_names_the_java_error(spark, monkeypatch, capsys):
+    monkeypatch.setattr(spark.sparkContext, "getCheckpointDir", lambda: "file:/ckpt/app-uuid")
+
+    def refuse(storage, path):
+        spark.sparkContext._jvm.java.lang.Class.forName("no.such.FileSystem")
+
+    monkeypatch.setattr(Storage, "delete", refuse)
+    remove_checkpoints(spark, "job")
+    err = capsys.readouterr().err.strip()
+    assert err.endswith(": java.lang.ClassNotFoundException: no.such.FileSystem")
+
+
 def test_checkpoints_are_removed_when_the_session_has_a_folder(spark, monkeypatch, tmp_path):
     folder = tmp_path / "app-uuid"
     (folder / "rdd-1").mkdir(parents=True)
