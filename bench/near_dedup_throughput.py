@@ -11,8 +11,12 @@ marginal rates (extra content / extra seconds / cores) from each size to the nex
 run, `bench/read_floor_job.py --shuffle-write` (Spark's built-in reader, a shuffle of every
 row by the md5 of its content and a Parquet write: no near dedup at all), is the floor of any
 Spark job on the dump, printed beside the time the goal of 2x the reference per core allows.
-With --repeats N the three runs take turns N times over, and the figures are medians. The
-Spark job's last run is broken down by step, from its event log (bench/event_log.py).
+A fourth, `jobs/exact_dedup.py` (the same read, exact dedup and write, no near dedup), gives
+near dedup's own cost on each side: the Spark job's time less that job's, against the
+reference's near-dedup phase (MinHash, LSH, extremes) without its read, exact dedup and write.
+With --repeats N the runs take turns N times over, and the figures are medians (near dedup's
+own cost: last runs). The Spark job's last run is broken down by step, from its event log
+(bench/event_log.py).
 """
 
 from __future__ import annotations
@@ -51,8 +55,17 @@ def spark_pass(dump: Path, folder: Path, options: dict) -> dict:
     return json.loads(stdout[stdout.index("{") : stdout.rindex("}") + 1])
 
 
+def exact_pass(dump: Path, folder: Path, options: dict) -> None:
+    """Run jobs/exact_dedup.py on the raw dump: the Spark job's read, exact dedup and write."""
+    spark_submit(
+        "jobs/exact_dedup.py", "--input", dump, "--output", folder / "rows", "--overwrite",
+        quiet=True, **options,
+    )  # fmt: skip
+
+
 def measure(root: Path, size: str, args: argparse.Namespace) -> dict:
-    """Time the Spark job, the datasketch reference and the Spark floor on one dump size."""
+    """Time the Spark job, the datasketch reference, the Spark floor and the Spark job without
+    near dedup on one dump size."""
     dump = sample_dump(root, size)
     out = root / f"near-{size}"
     options = submit_options(args)
@@ -60,8 +73,14 @@ def measure(root: Path, size: str, args: argparse.Namespace) -> dict:
         "spark": lambda: spark_pass(dump, out / "spark", options),
         "datasketch": lambda: reference_pipeline(dump, out / "reference", processes=args.cores),
         "floor": lambda: floor_pass(dump, options, shuffle_write=out / "floor"),
+        "exact": lambda: exact_pass(dump, out / "exact", options),
     }
-    clear = {"spark": out / "spark", "datasketch": out / "reference", "floor": out / "floor"}
+    clear = {
+        "spark": out / "spark",
+        "datasketch": out / "reference",
+        "floor": out / "floor",
+        "exact": out / "exact",
+    }
     timings = alternate(sides, args.repeats, clear)
     summary, counts = timings["spark"].result, timings["datasketch"].result
     mb = summary["counts"]["in"]["bytes"] / 1e6
@@ -77,9 +96,33 @@ def measure(root: Path, size: str, args: argparse.Namespace) -> dict:
     floor_label = "spark floor (read, md5 shuffle, write; no near dedup)"
     print_rate(floor_label, mb, timings["floor"], args.cores)
     print(f"  2x the reference per core allows {timings['datasketch'].median / 2:.1f} s")
+    print_own_costs(mb, timings, args.cores)
     stats = {k: v for k, v in summary.items() if k != "counts"}
     print(f"  spark near-dedup (last run): {json.dumps(stats)}")
     return {"mb": mb} | {name: timing.median for name, timing in timings.items()}
+
+
+def print_own_costs(mb: float, timings: dict, cores: int) -> None:
+    """Print near dedup's own seconds and MB/s per core on each side, and their ratio.
+
+    Each side less its read, exact dedup and write: for Spark, what `jobs/exact_dedup.py`
+    takes on the same dump (start-up included, which cancels out); for the reference, its
+    own timing of its phases. From the last runs.
+    """
+    spark, exact = timings["spark"].seconds[-1], timings["exact"].seconds[-1]
+    phases = timings["datasketch"].result["seconds"]
+    own = {"spark": spark - exact, "datasketch": phases["near_dedup"]}
+    print("  near dedup's own cost (each side less its read, exact dedup and write; last runs):")
+    print(
+        f"    spark: {spark:.1f} s - {exact:.1f} s for jobs/exact_dedup.py alone = "
+        f"{own['spark']:.1f} s, {mb / own['spark'] / cores:.1f} MB/s per core"
+    )
+    print(
+        f"    datasketch: {own['datasketch']:.1f} s of {timings['datasketch'].seconds[-1]:.1f} s "
+        f"(read and exact dedup {phases['read_and_exact_dedup']:.1f} s, write "
+        f"{phases['write']:.1f} s), {mb / own['datasketch'] / cores:.1f} MB/s per core"
+    )
+    print(f"    ratio per core: {own['datasketch'] / own['spark']:.2f}x")
 
 
 def main() -> None:

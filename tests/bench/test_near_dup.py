@@ -269,6 +269,9 @@ def test_reference_pipeline_on_a_raw_dump(tmp_path: Path) -> None:
     write_jsonl_gz(tmp_path / "dump/file-000001.json.gz", rows[:4])
     write_jsonl_gz(tmp_path / "dump/file-000002.json.gz", rows[4:])
     counts = reference_pipeline(tmp_path / "dump", tmp_path / "out", processes=2)
+    phases = counts.pop("seconds")
+    assert list(phases) == ["read_and_exact_dedup", "near_dedup", "write"]
+    assert all(seconds > 0 for seconds in phases.values())
     assert counts == {
         "rows": 8,
         "bytes": sum(len(row["content"].encode("utf-8")) for row in rows),
