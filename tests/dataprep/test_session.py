@@ -32,31 +32,30 @@ def test_other_java_errors_keep_their_stack(spark):
         spark.sparkContext._jvm.java.lang.Class.forName("no.such.Thing")
 
 
-def test_checkpoints_that_cannot_be_removed_are_a_warning(spark, monkeypatch, capsys):
+def _python_refusal(spark, path):
+    raise OSError(f"permission denied: {path}\n(a long stack)")
+
+
+def _java_refusal(spark, path):
+    spark.sparkContext._jvm.java.lang.Class.forName("no.such.FileSystem")
+
+
+@pytest.mark.parametrize(
+    ("refuse", "reason"),
+    [
+        (_python_refusal, "permission denied: file:/ckpt/app-uuid"),
+        # A Java error is named by its class and message, not Py4J's "An error occurred...".
+        (_java_refusal, "java.lang.ClassNotFoundException: no.such.FileSystem"),
+    ],
+)
+def test_checkpoints_that_cannot_be_removed_are_a_warning(
+    spark, monkeypatch, capsys, refuse, reason
+):
     monkeypatch.setattr(spark.sparkContext, "getCheckpointDir", lambda: "file:/ckpt/app-uuid")
-
-    def refuse(storage, path):
-        raise OSError(f"permission denied: {path}\n(a long stack)")
-
-    monkeypatch.setattr(Storage, "delete", refuse)
+    monkeypatch.setattr(Storage, "delete", lambda storage, path: refuse(spark, path))
     remove_checkpoints(spark, "job")  # does not raise: the job's own outcome stands
     err = capsys.readouterr().err.strip()
-    assert err == (
-        "job: warning: could not remove checkpoints in file:/ckpt/app-uuid: "
-        "permission denied: file:/ckpt/app-uuid"
-    )
-
-
-def test_a_java_refusal_to_remove_checkpoints_names_the_java_error(spark, monkeypatch, capsys):
-    monkeypatch.setattr(spark.sparkContext, "getCheckpointDir", lambda: "file:/ckpt/app-uuid")
-
-    def refuse(storage, path):
-        spark.sparkContext._jvm.java.lang.Class.forName("no.such.FileSystem")
-
-    monkeypatch.setattr(Storage, "delete", refuse)
-    remove_checkpoints(spark, "job")
-    err = capsys.readouterr().err.strip()
-    assert err.endswith(": java.lang.ClassNotFoundException: no.such.FileSystem")
+    assert err == f"job: warning: could not remove checkpoints in file:/ckpt/app-uuid: {reason}"
 
 
 def test_checkpoints_are_removed_when_the_session_has_a_folder(spark, monkeypatch, tmp_path):
