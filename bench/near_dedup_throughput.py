@@ -69,19 +69,20 @@ def measure(root: Path, size: str, args: argparse.Namespace) -> dict:
     dump = sample_dump(root, size)
     out = root / f"near-{size}"
     options = submit_options(args)
-    sides = {
-        "spark": lambda: spark_pass(dump, out / "spark", options),
-        "datasketch": lambda: reference_pipeline(dump, out / "reference", processes=args.cores),
-        "floor": lambda: floor_pass(dump, options, shuffle_write=out / "floor"),
-        "exact": lambda: exact_pass(dump, out / "exact", options),
-    }
-    clear = {
+    # Each side's output folder, removed before each of its runs.
+    folders = {
         "spark": out / "spark",
         "datasketch": out / "reference",
         "floor": out / "floor",
         "exact": out / "exact",
     }
-    timings = alternate(sides, args.repeats, clear)
+    sides = {
+        "spark": lambda: spark_pass(dump, folders["spark"], options),
+        "datasketch": lambda: reference_pipeline(dump, folders["datasketch"], processes=args.cores),
+        "floor": lambda: floor_pass(dump, options, shuffle_write=folders["floor"]),
+        "exact": lambda: exact_pass(dump, folders["exact"], options),
+    }
+    timings = alternate(sides, args.repeats, clear=folders)
     summary, counts = timings["spark"].result, timings["datasketch"].result
     mb = summary["counts"]["in"]["bytes"] / 1e6
     removed = summary["counts"].get("rejected", {}).get("near_duplicate", {}).get("files", 0)
