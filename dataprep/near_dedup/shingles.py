@@ -11,8 +11,8 @@ import pyarrow as pa
 # pieces: the pieces left are exactly the maximal runs of those characters. All of them are
 # ASCII, and UTF-8 writes every other character with bytes >= 0x80, so mapping every other
 # byte to a space and splitting at spaces gives the same runs, 3x faster than a regex.
-_WORD_BYTES = frozenset((string.ascii_letters + string.digits + "_").encode("ascii"))
-_SEPARATE = bytes(byte if byte in _WORD_BYTES else 0x20 for byte in range(256))
+WORD_BYTES = frozenset((string.ascii_letters + string.digits + "_").encode("ascii"))
+_SEPARATE = bytes(byte if byte in WORD_BYTES else 0x20 for byte in range(256))
 
 # CodeParrot's floor: files with fewer tokens (repeats counted) are not near-deduplicated.
 MIN_TOKENS = 10
