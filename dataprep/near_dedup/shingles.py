@@ -6,6 +6,7 @@ import string
 
 import numpy as np
 import pyarrow as pa
+from numba import njit
 
 # CodeParrot split the content at every character outside [A-Za-z_0-9] and dropped the empty
 # pieces: the pieces left are exactly the maximal runs of those characters. All of them are
@@ -48,29 +49,46 @@ def jaccard(a: set, b: set) -> float:
     return common / (len(a) + len(b) - common)
 
 
-def sorted_jaccard(a: np.ndarray, b: np.ndarray) -> float:
-    """jaccard of two sets given as sorted arrays of distinct values, by binary search."""
-    if len(a) > len(b):
-        a, b = b, a
-    if not len(a):
-        return 1.0 if not len(b) else 0.0
-    # Each value of the smaller set is looked up in the larger one.
-    at = np.minimum(np.searchsorted(b, a), len(b) - 1)
-    common = int(np.count_nonzero(b[at] == a))
+@njit(cache=True)
+def _merged_jaccard(a: np.ndarray, b: np.ndarray) -> float:
+    if not len(a) and not len(b):
+        return 1.0
+    # One merge of the two sorted runs: each step moves past one value, a common one in both.
+    i = j = common = 0
+    while i < len(a) and j < len(b):
+        if a[i] < b[j]:
+            i += 1
+        elif a[i] > b[j]:
+            j += 1
+        else:
+            common += 1
+            i += 1
+            j += 1
     return common / (len(a) + len(b) - common)
 
 
+def sorted_jaccard(a: np.ndarray, b: np.ndarray) -> float:
+    """jaccard of two sets given as sorted arrays of distinct int64 values."""
+    return _merged_jaccard(np.asarray(a, dtype=np.int64), np.asarray(b, dtype=np.int64))
+
+
+@njit(cache=True)
+def _pair_jaccards(left_values, left_offsets, right_values, right_offsets):
+    out = np.empty(len(left_offsets) - 1, dtype=np.float64)
+    for row in range(len(out)):
+        out[row] = _merged_jaccard(
+            left_values[left_offsets[row] : left_offsets[row + 1]],
+            right_values[right_offsets[row] : right_offsets[row + 1]],
+        )
+    return out
+
+
 def pair_jaccards(left: pa.ListArray, right: pa.ListArray) -> np.ndarray:
-    """sorted_jaccard of each row's two sets, from two list columns of sorted distinct values."""
-    left_values, left_offsets = left.values.to_numpy(), left.offsets.to_numpy()
-    right_values, right_offsets = right.values.to_numpy(), right.offsets.to_numpy()
-    return np.array(
-        [
-            sorted_jaccard(
-                left_values[left_offsets[i] : left_offsets[i + 1]],
-                right_values[right_offsets[i] : right_offsets[i + 1]],
-            )
-            for i in range(len(left))
-        ],
-        dtype=np.float64,
+    """sorted_jaccard of each row's two sets, from two list columns of sorted distinct int64."""
+    # `offsets` follow a slice, `values` do not: the offsets index the whole values.
+    return _pair_jaccards(
+        left.values.to_numpy(),
+        left.offsets.to_numpy(),
+        right.values.to_numpy(),
+        right.offsets.to_numpy(),
     )
