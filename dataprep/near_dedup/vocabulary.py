@@ -225,6 +225,8 @@ def _number_batch(data, offsets, valid, ngram, min_tokens):
         words = (words[0], words[1], words[2], n_words)
         shingles = (shingles[0], shingles[1], shingles[2], n_shingles)
         n_tokens[file] = tokens
+        # A file without tokens resembles nothing, whatever min_tokens says (two empty sets
+        # would count as identical).
         if tokens >= max(min_tokens, 1):
             eligible[file] = True
             n_ids = new_ids
