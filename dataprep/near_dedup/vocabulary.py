@@ -104,6 +104,16 @@ def _with_room(table, entries):
 
 
 @njit(cache=True)
+def _add_distinct(number, file, last_file, ids, n_ids):
+    # Appends shingle `number` to ids unless this file already holds it; the new n_ids.
+    if last_file[number] != file:
+        last_file[number] = file
+        ids[n_ids] = number
+        n_ids += 1
+    return n_ids
+
+
+@njit(cache=True)
 def _number_file(data, start, stop, file, ngram, words, shingles, sequence, last_file, ids, n_ids):
     # Numbers the tokens of data[start:stop], then (ngram > 1) its n-grams; appends the
     # file's distinct shingle numbers to ids. Returns (tokens, n_ids, n_words, n_shingles).
@@ -120,10 +130,7 @@ def _number_file(data, start, stop, file, ngram, words, shingles, sequence, last
             j += 1
         number, n_words = _intern(data, i, j, word_table, word_arena, word_offsets, n_words)
         if ngram == 1:
-            if last_file[number] != file:
-                last_file[number] = file
-                ids[n_ids] = number
-                n_ids += 1
+            n_ids = _add_distinct(number, file, last_file, ids, n_ids)
         else:
             sequence[tokens] = number
         tokens += 1
@@ -142,10 +149,7 @@ def _number_file(data, start, stop, file, ngram, words, shingles, sequence, last
                 shingle_offsets,
                 n_shingles,
             )
-            if last_file[number] != file:
-                last_file[number] = file
-                ids[n_ids] = number
-                n_ids += 1
+            n_ids = _add_distinct(number, file, last_file, ids, n_ids)
     return tokens, n_ids, n_words, n_shingles
 
 
@@ -232,11 +236,11 @@ def _number_batch(data, offsets, valid, ngram, min_tokens):
             n_ids = new_ids
             n_eligible += 1
             starts[n_eligible] = n_ids
-    word_table, word_arena, word_offsets, n_words = words
+    _, word_arena, word_offsets, n_words = words
     if ngram == 1:
         text, text_offsets = word_arena, word_offsets[: n_words + 1]
     else:
-        shingle_table, shingle_arena, shingle_offsets, n_shingles = shingles
+        _, shingle_arena, shingle_offsets, n_shingles = shingles
         text, text_offsets = _joined(
             shingle_arena, shingle_offsets, n_shingles, word_arena, word_offsets
         )
