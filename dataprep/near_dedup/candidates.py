@@ -10,14 +10,16 @@ look-alike modules does (measured in bench/README.md, Near dedup: quality).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator
 
+import numpy as np
 import pyarrow as pa
-from pyspark.sql import DataFrame, Window
+from pyspark.sql import DataFrame, SparkSession, Window
 from pyspark.sql import functions as F
 from pyspark.sql.pandas.types import from_arrow_schema
 
-from dataprep.near_dedup.shingles import pair_jaccards
+from dataprep.near_dedup.shingles import indexed_jaccards
 
 VERIFIED_SCHEMA = pa.schema([("src", pa.int64()), ("dst", pa.int64()), ("jaccard", pa.float64())])
 
@@ -49,36 +51,100 @@ def star_edges(sketches: DataFrame, hubs: int = 1) -> DataFrame:
     )
 
 
-def verified_edges(edges: DataFrame, sketches: DataFrame, threshold: float) -> DataFrame:
+# A verification partition's sets and edges are held by one Python worker at once.
+_VERIFY_PARTITION_BYTES = 128 << 20
+
+
+def verification_partitions(spark: SparkSession, set_values: int, edges: int) -> int:
+    """Partitions for verified_edges: about 128 MB of sets and edges each, a multiple of the
+    session's parallelism so that every core has its share."""
+    cores = spark.sparkContext.defaultParallelism
+    size = set_values * 8 + edges * 16
+    return cores * max(1, math.ceil(size / (_VERIFY_PARTITION_BYTES * cores)))
+
+
+def verified_edges(
+    edges: DataFrame, sketches: DataFrame, threshold: float, partitions: int | None = None
+) -> DataFrame:
     """The candidate edges whose two files' shingle sets have exact Jaccard >= threshold.
 
-    Sets are the sorted distinct 64-bit shingle digests; `jaccard` is added as a column.
-    Edges whose two sets differ too much in size are dropped before the sets meet: Jaccard is
-    at most the smaller size over the larger (verification 1.5-1.9x faster at 4 GB, where that
-    drops about a third of the candidates; bench/README.md).
+    Sets are the sorted distinct 64-bit shingle digests; `jaccard` is added as a column. Each
+    edge goes to the partition of its `src` (`partitions` of them, default the session's
+    parallelism), and each set once to every partition with an edge that needs it, where one
+    Python call verifies them all: a set does not travel once per edge, as two joins would
+    send it (the 4 GB dump's 1,030,793 candidates need 286,536 sets in 4 partitions, where
+    two joins sent 1,358,688 after a size filter; bench/README.md). Edges whose sizes alone
+    rule them out (Jaccard is at most the smaller size over the larger) are dropped before
+    any merge.
     """
-    sizes = sketches.select("id", F.size("shingles").alias("size"))
-    small = F.least("_size_a", "_size_b")
-    # The margin keeps pairs whose size ratio rounds to the threshold, for the exact check.
-    large_enough = small >= F.greatest("_size_a", "_size_b") * F.lit(threshold * (1 - 1e-9))
-    plausible = (
-        edges.join(sizes.toDF("src", "_size_a"), "src")
-        .join(sizes.toDF("dst", "_size_b"), "dst")
-        .where(large_enough)
-        .select("src", "dst")
+    spark = edges.sparkSession
+    partitions = partitions or spark.sparkContext.defaultParallelism
+    # Spark's hash partitioning of a column is pmod(hash(column), partitions): `part` is the
+    # partition that repartition(partitions, "key") sends a row keyed by this src to.
+    keyed = edges.select("src", "dst", F.pmod(F.hash("src"), F.lit(partitions)).alias("part"))
+    # Each (partition, file) once, keyed by one of that partition's srcs, so that it lands
+    # there.
+    needed = (
+        keyed.select("part", F.col("src").alias("id"), F.col("src").alias("key"))
+        .unionByName(keyed.select("part", F.col("dst").alias("id"), F.col("src").alias("key")))
+        .groupBy("part", "id")
+        .agg(F.min("key").alias("key"))
     )
-    sets = sketches.select("id", "shingles")
-    left = sets.toDF("src", "_a")
-    right = sets.toDF("dst", "_b")
-    pairs = plausible.join(left, "src").join(right, "dst").select("src", "dst", "_a", "_b")
+    sets = needed.join(sketches.select("id", "shingles"), "id").select(
+        "key", "id", F.lit(None).cast("long").alias("dst"), "shingles"
+    )
+    edge_rows = keyed.select(
+        F.col("src").alias("key"),
+        F.col("src").alias("id"),
+        "dst",
+        F.lit(None).cast("array<long>").alias("shingles"),
+    )
 
     def verify(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
-        # Sorted sets meet in a binary search per value of the smaller one, in numpy: Spark's
-        # array_intersect builds a hash set per pair (bench/README.md).
-        for batch in batches:
-            similarity = pair_jaccards(batch.column("_a"), batch.column("_b"))
-            columns = [batch.column("src"), batch.column("dst"), pa.array(similarity)]
-            verified = pa.RecordBatch.from_arrays(columns, schema=VERIFIED_SCHEMA)
-            yield verified.filter(pa.array(similarity >= threshold))
+        yield from _verify_partition(batches, threshold)
 
-    return pairs.mapInArrow(verify, from_arrow_schema(VERIFIED_SCHEMA))
+    return (
+        sets.unionByName(edge_rows)
+        .repartition(partitions, "key")
+        .select("id", "dst", "shingles")
+        .mapInArrow(verify, from_arrow_schema(VERIFIED_SCHEMA))
+    )
+
+
+def _verify_partition(
+    batches: Iterator[pa.RecordBatch], threshold: float
+) -> Iterator[pa.RecordBatch]:
+    # A partition's rows: sets (id, shingles; no dst) and edges (src as id, dst).
+    batches = list(batches)
+    if not batches:
+        return
+    schema = batches[0].schema  # Spark may mark a column non-null in some batches only
+    rows = pa.Table.from_batches(
+        [pa.RecordBatch.from_arrays(b.columns, schema=schema) for b in batches]
+    )
+    ids = rows.column("id").to_numpy()
+    is_edge = rows.column("dst").is_valid().to_numpy(zero_copy_only=False)
+    set_rows = np.flatnonzero(~is_edge)
+    set_rows = set_rows[np.argsort(ids[set_rows], kind="stable")]
+    set_ids = ids[set_rows]
+
+    def row_of(wanted: np.ndarray) -> np.ndarray:
+        found = np.searchsorted(set_ids, wanted)
+        present = found < len(set_ids)
+        present[present] = set_ids[found[present]] == wanted[present]
+        if not present.all():
+            raise RuntimeError(
+                f"near dedup verification: the set of file {wanted[~present][0]} did not "
+                "reach its partition"
+            )
+        return set_rows[found]
+
+    src = ids[is_edge]
+    dst = rows.column("dst").filter(pa.array(is_edge)).to_numpy()
+    shingles = rows.column("shingles").combine_chunks()
+    similarity = indexed_jaccards(shingles, row_of(src), row_of(dst), threshold)
+    kept = similarity >= threshold  # NaN (ruled out by size) is not
+    yield pa.RecordBatch.from_arrays(
+        [pa.array(src[kept]), pa.array(dst[kept]), pa.array(similarity[kept])],
+        schema=VERIFIED_SCHEMA,
+    )

@@ -73,22 +73,31 @@ def sorted_jaccard(a: np.ndarray, b: np.ndarray) -> float:
 
 
 @njit(cache=True)
-def _pair_jaccards(left_values, left_offsets, right_values, right_offsets):
-    out = np.empty(len(left_offsets) - 1, dtype=np.float64)
-    for row in range(len(out)):
-        out[row] = _merged_jaccard(
-            left_values[left_offsets[row] : left_offsets[row + 1]],
-            right_values[right_offsets[row] : right_offsets[row + 1]],
-        )
+def _indexed_jaccards(values, offsets, left, right, floor):
+    out = np.empty(len(left), dtype=np.float64)
+    for k in range(len(left)):
+        a = values[offsets[left[k]] : offsets[left[k] + 1]]
+        b = values[offsets[right[k]] : offsets[right[k] + 1]]
+        small, large = min(len(a), len(b)), max(len(a), len(b))
+        # Jaccard is at most small / large; the margin leaves a ratio that rounds to the
+        # floor to the exact merge.
+        if small < floor * large * (1 - 1e-9):
+            out[k] = np.nan
+        else:
+            out[k] = _merged_jaccard(a, b)
     return out
 
 
-def pair_jaccards(left: pa.ListArray, right: pa.ListArray) -> np.ndarray:
-    """sorted_jaccard of each row's two sets, from two list columns of sorted distinct int64."""
+def indexed_jaccards(
+    sets: pa.ListArray, left: np.ndarray, right: np.ndarray, floor: float = 0.0
+) -> np.ndarray:
+    """sorted_jaccard of sets[left[k]] and sets[right[k]] for each k, from a list column of
+    sorted distinct int64; NaN where the two sizes alone put it below `floor`."""
     # `offsets` follow a slice, `values` do not: the offsets index the whole values.
-    return _pair_jaccards(
-        left.values.to_numpy(),
-        left.offsets.to_numpy(),
-        right.values.to_numpy(),
-        right.offsets.to_numpy(),
+    return _indexed_jaccards(
+        sets.values.to_numpy(),
+        sets.offsets.to_numpy(),
+        np.asarray(left, dtype=np.int64),
+        np.asarray(right, dtype=np.int64),
+        floor,
     )

@@ -18,7 +18,11 @@ from pyspark.sql import functions as F
 from pyspark.sql.pandas.types import from_arrow_schema, from_arrow_type
 
 from dataprep.cli import check_options, option
-from dataprep.near_dedup.candidates import star_edges, verified_edges
+from dataprep.near_dedup.candidates import (
+    star_edges,
+    verification_partitions,
+    verified_edges,
+)
 from dataprep.near_dedup.components import connected_components
 from dataprep.near_dedup.keep import DECISION_SCHEMA, EDGES_SCHEMA, decide_clusters
 from dataprep.near_dedup.lsh import high_recall_bands, optimal_bands
@@ -148,19 +152,26 @@ def near_dedup(rows: DataFrame, config: NearDedupConfig) -> NearDedupResult:
     sketched = sketches(rows, spec).persist(StorageLevel.MEMORY_AND_DISK)
     with job_description(spark, "near dedup: sketches, with the steps that make their input"):
         # Counting them fills the cache that the later steps read.
-        files = sketched.agg(
-            F.count(F.lit(1)).alias("files"),
-            F.count_if(F.col("bands").isNull()).alias("below_min_tokens"),
-        ).first()
+        files = (
+            sketched.agg(
+                F.count(F.lit(1)).alias("files"),
+                F.count_if(F.col("bands").isNull()).alias("below_min_tokens"),
+                F.sum(F.when(F.col("bands").isNotNull(), F.size("shingles"))).alias("set_values"),
+            )
+            .first()
+            .asDict()
+        )
+    set_values = files.pop("set_values") or 0
     with job_description(spark, "near dedup: candidate edges"):
         candidates = checkpoint(
             star_edges(sketched, config.hubs).observe(
                 candidate_count, F.count(F.lit(1)).alias("candidate_edges")
             )
         )
+    partitions = verification_partitions(spark, set_values, candidate_count.get["candidate_edges"])
     with job_description(spark, "near dedup: verification"):
         verified = checkpoint(
-            verified_edges(candidates, sketched, config.threshold).observe(
+            verified_edges(candidates, sketched, config.threshold, partitions).observe(
                 verified_count, F.count(F.lit(1)).alias("verified_edges")
             )
         )
@@ -185,7 +196,7 @@ def near_dedup(rows: DataFrame, config: NearDedupConfig) -> NearDedupResult:
     stats = {
         "bands": spec.bands,
         "rows": spec.rows,
-        **files.asDict(),
+        **files,
         **candidate_count.get,
         **verified_count.get,
         "component_rounds": rounds,

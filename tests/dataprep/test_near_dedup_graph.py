@@ -14,7 +14,7 @@ from dataprep.near_dedup.candidates import star_edges, verified_edges
 from dataprep.near_dedup.components import connected_components
 from dataprep.near_dedup.keep import EDGES_SCHEMA, decide_clusters
 from dataprep.near_dedup.local import _components
-from dataprep.near_dedup.shingles import jaccard, pair_jaccards, sorted_jaccard
+from dataprep.near_dedup.shingles import indexed_jaccards, jaccard, sorted_jaccard
 
 
 def test_one_huge_bucket_gives_linear_star_edges(spark: SparkSession) -> None:
@@ -68,12 +68,45 @@ def test_sorted_sets_jaccard_equals_set_jaccard() -> None:
     as_sorted = [(np.array(sorted(a), np.int64), np.array(sorted(b), np.int64)) for a, b in cases]
     for (a, b), (sorted_a, sorted_b) in zip(cases, as_sorted, strict=True):
         assert sorted_jaccard(sorted_a, sorted_b) == jaccard(a, b)
-    # The same per row of two list columns, sliced ones included (offsets not from 0).
-    left = pa.array([sorted(a) for a, _ in cases], pa.list_(pa.int64()))
-    right = pa.array([sorted(b) for _, b in cases], pa.list_(pa.int64()))
+    # The same from one list column, each pair by its two rows; sliced (offsets not from 0).
+    column = pa.array([sorted(x) for pair in cases for x in pair], pa.list_(pa.int64()))
+    left, right = np.arange(0, 2 * len(cases), 2), np.arange(1, 2 * len(cases), 2)
     expected = [jaccard(a, b) for a, b in cases]
-    assert pair_jaccards(left, right).tolist() == expected
-    assert pair_jaccards(left.slice(7), right.slice(7)).tolist() == expected[7:]
+    assert indexed_jaccards(column, left, right).tolist() == expected
+    assert indexed_jaccards(column.slice(14), left[:-7], right[:-7]).tolist() == expected[7:]
+    # Pairs whose sizes alone put them below the floor are not merged: NaN.
+    floored = indexed_jaccards(column, left, right, floor=0.5)
+    for (a, b), value, exact in zip(cases, floored, expected, strict=True):
+        ruled_out = min(len(a), len(b)) < 0.5 * max(len(a), len(b))
+        assert np.isnan(value) if ruled_out else value == exact
+    # A pair whose size ratio is exactly the floor is merged, though 0.55 x 100 rounds above 55.
+    subset = pa.array([list(range(100)), list(range(45, 100))], pa.list_(pa.int64()))
+    assert indexed_jaccards(subset, [0], [1], floor=0.55).tolist() == [0.55]
+
+
+@pytest.mark.parametrize("partitions", [1, 3, 8])
+def test_verification_is_the_same_in_any_number_of_partitions(
+    spark: SparkSession, partitions: int
+) -> None:
+    # Families of similar sets: every pair is a candidate, some at or above 0.85.
+    rng = random.Random(11)
+    sets = {}
+    for family in range(6):
+        base = set(range(family * 100, family * 100 + 40))
+        for member in range(5):
+            changed = set(rng.sample(sorted(base), rng.randrange(4)))
+            sets[family * 10 + member] = sorted((base - changed) | {1000 + member})
+    frame = spark.createDataFrame(list(sets.items()), "id long, shingles array<long>")
+    pairs = [(a, b) for a in sets for b in sets if a > b]
+    edges = spark.createDataFrame(pairs, "src long, dst long")
+    expected = {
+        (a, b): jaccard(set(sets[a]), set(sets[b]))
+        for a, b in pairs
+        if jaccard(set(sets[a]), set(sets[b])) >= 0.85
+    }
+    assert 10 < len(expected) < len(pairs)
+    got = verified_edges(edges, frame, 0.85, partitions).collect()
+    assert {(r.src, r.dst): r.jaccard for r in got} == expected
 
 
 def _graph_cases() -> dict[str, list[tuple[int, int]]]:
