@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterator
+from functools import partial
 
 import numpy as np
 import pyarrow as pa
@@ -22,6 +23,19 @@ from pyspark.sql.pandas.types import from_arrow_schema
 from dataprep.near_dedup.shingles import indexed_jaccards
 
 VERIFIED_SCHEMA = pa.schema([("src", pa.int64()), ("dst", pa.int64()), ("jaccard", pa.float64())])
+# A verification partition's rows: sets (id, shingles; no dst) and edges (src as id, dst).
+_VERIFY_ROWS_SCHEMA = pa.schema(
+    [("id", pa.int64()), ("dst", pa.int64()), ("shingles", pa.list_(pa.int64()))]
+)
+
+
+def partition_table(batches: Iterator[pa.RecordBatch], schema: pa.Schema) -> pa.Table:
+    """A partition's Arrow batches as one table of `schema`.
+
+    Spark may mark a column non-null in some batches only, which Arrow would refuse to join.
+    """
+    cast = [pa.RecordBatch.from_arrays(batch.columns, schema=schema) for batch in batches]
+    return pa.Table.from_batches(cast, schema)
 
 
 def star_edges(sketches: DataFrame, hubs: int = 1) -> DataFrame:
@@ -100,28 +114,22 @@ def verified_edges(
         F.lit(None).cast("array<long>").alias("shingles"),
     )
 
-    def verify(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
-        yield from _verify_partition(batches, threshold)
-
     return (
         sets.unionByName(edge_rows)
         .repartition(partitions, "key")
         .select("id", "dst", "shingles")
-        .mapInArrow(verify, from_arrow_schema(VERIFIED_SCHEMA))
+        .mapInArrow(
+            partial(_verify_partition, threshold=threshold), from_arrow_schema(VERIFIED_SCHEMA)
+        )
     )
 
 
 def _verify_partition(
     batches: Iterator[pa.RecordBatch], threshold: float
 ) -> Iterator[pa.RecordBatch]:
-    # A partition's rows: sets (id, shingles; no dst) and edges (src as id, dst).
-    batches = list(batches)
-    if not batches:
+    rows = partition_table(batches, _VERIFY_ROWS_SCHEMA)
+    if not rows.num_rows:
         return
-    schema = batches[0].schema  # Spark may mark a column non-null in some batches only
-    rows = pa.Table.from_batches(
-        [pa.RecordBatch.from_arrays(b.columns, schema=schema) for b in batches]
-    )
     ids = rows.column("id").to_numpy()
     is_edge = rows.column("dst").is_valid().to_numpy(zero_copy_only=False)
     set_rows = np.flatnonzero(~is_edge)

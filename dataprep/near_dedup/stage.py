@@ -19,6 +19,7 @@ from pyspark.sql.pandas.types import from_arrow_schema, from_arrow_type
 
 from dataprep.cli import check_options, option
 from dataprep.near_dedup.candidates import (
+    partition_table,
     star_edges,
     verification_partitions,
     verified_edges,
@@ -41,9 +42,7 @@ _DECISION_ROW_BYTES = 64
 
 
 def _decide_partition(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
-    # Spark may mark a column non-null in some batches: one schema for all of them.
-    edges = [pa.RecordBatch.from_arrays(b.columns, schema=EDGES_SCHEMA) for b in batches]
-    yield from decide_clusters(pa.Table.from_batches(edges, EDGES_SCHEMA)).to_batches()
+    yield from decide_clusters(partition_table(batches, EDGES_SCHEMA)).to_batches()
 
 
 @dataclass(frozen=True)
