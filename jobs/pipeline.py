@@ -28,11 +28,13 @@ def main(spark: SparkSession, config: PipelineConfig) -> None:
         {"in": funnel["input"], "kept": funnel["kept"], "rejected": funnel["rejected"]}
     )
     if near := funnel.get("near_dedup"):
+        rounds = near["component_rounds"]
+        components = "in one task" if rounds is None else f"in {rounds} large/small-star rounds"
         print(
             f"near dedup: {near['bands']} x {near['rows']} bands, "
             f"{near['candidate_edges']:,} candidate edges, {near['verified_edges']:,} verified, "
             f"{near['clusters']:,} clusters (largest {near['largest_cluster']:,}), "
-            f"{near['component_rounds']} component rounds"
+            f"components {components}"
         )
     if "stats" in funnel:
         print(format_headline(funnel["stats"], f"{config.workdir.rstrip('/')}/stats"))

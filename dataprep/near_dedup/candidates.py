@@ -16,12 +16,14 @@ from functools import partial
 
 import numpy as np
 import pyarrow as pa
-from pyspark.sql import DataFrame, SparkSession, Window
+from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql.pandas.types import from_arrow_schema
 
 from dataprep.near_dedup.shingles import indexed_jaccards
 
+EDGE_SCHEMA = pa.schema([("src", pa.int64()), ("dst", pa.int64())])
+_BUCKET_SCHEMA = pa.schema([("bucket", pa.int64()), ("id", pa.int64())])
 VERIFIED_SCHEMA = pa.schema([("src", pa.int64()), ("dst", pa.int64()), ("jaccard", pa.float64())])
 # A verification partition's rows: sets (id, shingles; no dst) and edges (src as id, dst).
 _VERIFY_ROWS_SCHEMA = pa.schema(
@@ -42,27 +44,63 @@ def star_edges(sketches: DataFrame, hubs: int = 1) -> DataFrame:
     """Distinct (src, dst) edges, src > dst, from (id, bands) rows; dst is a bucket hub."""
     if hubs < 1:
         raise ValueError(f"hubs must be at least 1, not {hubs}")
-    # One 64-bit key per (band, band hash): Spark sorts a shuffle's rows by a prefix of their
-    # first key, which a band number (25 values) leaves almost all tied; a key that is
-    # already a hash sorts on its prefix alone (bench/README.md: this step ~30% faster). Two
-    # buckets sharing a key cost verifications, never a wrong edge.
+    # One 64-bit key per (band, band hash), so that the shuffle groups rows by a single
+    # column. Two buckets sharing a key cost verifications, never a wrong edge.
     buckets = (
         sketches.where(F.col("bands").isNotNull())
         .select("id", F.posexplode("bands").alias("band", "hash"))
-        .select("id", F.xxhash64("band", "hash").alias("bucket"))
+        .select(F.xxhash64("band", "hash").alias("bucket"), "id")
     )
-    whole_bucket = (
-        Window.partitionBy("bucket")
-        .orderBy("id")
-        .rowsBetween(Window.unboundedPreceding, Window.unboundedFollowing)
-    )
-    hub_ids = F.array(*[F.nth_value("id", n).over(whole_bucket) for n in range(1, hubs + 1)])
+    # Each bucket whole in one Python call, which sorts its partition once: a window over
+    # buckets took 16 `nth_value`s per row and exploded them (bench/README.md: ~30% slower).
     return (
-        buckets.withColumn("hubs", hub_ids)
-        .select(F.col("id").alias("src"), F.explode("hubs").alias("dst"))
-        .where(F.col("dst").isNotNull() & (F.col("src") > F.col("dst")))
+        buckets.repartition("bucket")
+        .mapInArrow(partial(_bucket_partition_edges, hubs=hubs), from_arrow_schema(EDGE_SCHEMA))
         .distinct()
     )
+
+
+def bucket_star_edges(
+    buckets: np.ndarray, ids: np.ndarray, hubs: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """(src, dst): each (bucket, id) row linked to its bucket's `hubs` smallest ids below it.
+
+    Buckets need not be sorted or whole-partition; a bucket of n rows gives fewer than
+    n x hubs edges, repeats included (the same pair may share several buckets).
+    """
+    order = np.lexsort((ids, buckets))
+    buckets, ids = buckets[order], ids[order]
+    first = np.ones(len(ids), dtype=bool)
+    np.not_equal(buckets[1:], buckets[:-1], out=first[1:])
+    starts = np.flatnonzero(first)
+    start = np.repeat(starts, np.diff(starts, append=len(ids)))
+    rank = np.arange(len(ids)) - start  # position in its bucket, by id
+    member = rank > 0  # a bucket's smallest id links to nothing below it
+    member_ids, start, rank = ids[member], start[member], rank[member]
+    src, dst = [], []
+    for hub in range(min(hubs, int(rank.max(initial=0)))):
+        if hub:
+            after = rank > hub
+            member_ids, start, rank = member_ids[after], start[after], rank[after]
+        hub_ids = ids[start + hub]
+        below = member_ids > hub_ids  # one file twice in a bucket is not an edge
+        src.append(member_ids[below])
+        dst.append(hub_ids[below])
+    if not src:
+        return np.empty(0, np.int64), np.empty(0, np.int64)
+    return np.concatenate(src), np.concatenate(dst)
+
+
+def _bucket_partition_edges(
+    batches: Iterator[pa.RecordBatch], hubs: int
+) -> Iterator[pa.RecordBatch]:
+    rows = partition_table(batches, _BUCKET_SCHEMA)
+    if not rows.num_rows:
+        return
+    src, dst = bucket_star_edges(
+        rows.column("bucket").to_numpy(), rows.column("id").to_numpy(), hubs
+    )
+    yield pa.RecordBatch.from_arrays([pa.array(src), pa.array(dst)], schema=EDGE_SCHEMA)
 
 
 # A verification partition's sets and edges are held by one Python worker at once.

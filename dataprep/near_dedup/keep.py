@@ -17,7 +17,7 @@ import pyarrow.compute as pc
 DECISION_COLUMNS = ("id", "cluster_id", "cluster_size", "kept", "kept_id", "near_copies")
 
 
-def _numbered(src: np.ndarray, dst: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def numbered_ends(src: np.ndarray, dst: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The nodes of the edges in increasing id, and each edge's ends as indices into them."""
     ends = pa.array(np.concatenate([src, dst]))
     nodes = np.sort(pc.unique(ends).to_numpy())
@@ -67,7 +67,7 @@ def decide_clusters(edges: pa.Table) -> pa.Table:
     all components at once, which decides each as if alone: no edge joins two of them.
     """
     component, src, dst = (edges.column(name).to_numpy() for name in EDGES_SCHEMA.names)
-    nodes, src_at, dst_at = _numbered(src, dst)
+    nodes, src_at, dst_at = numbered_ends(src, dst)
     keeper = _greedy_keep(len(nodes), src_at, dst_at)
     node_component = np.empty(len(nodes), dtype=np.int64)
     node_component[src_at] = component

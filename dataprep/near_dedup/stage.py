@@ -24,7 +24,7 @@ from dataprep.near_dedup.candidates import (
     verification_partitions,
     verified_edges,
 )
-from dataprep.near_dedup.components import connected_components
+from dataprep.near_dedup.components import components_in_one_task, connected_components
 from dataprep.near_dedup.keep import DECISION_SCHEMA, EDGES_SCHEMA, decide_clusters
 from dataprep.near_dedup.lsh import high_recall_bands, optimal_bands
 from dataprep.near_dedup.shingles import MIN_TOKENS
@@ -80,6 +80,13 @@ class NearDedupConfig:
         16,
         help="smallest ids per LSH bucket that every member is checked against (1 = star)",
         minimum=1,
+    )
+    one_task_edges: int = option(
+        1_000_000,
+        help="verified edges up to which connected components are found in one task "
+        "(union-find in arrays, ~2 s for a million edges); above, by large-star/small-star "
+        "rounds over DataFrames, about seven small Spark jobs each (0 = always rounds)",
+        minimum=0,
     )
 
     def __post_init__(self) -> None:
@@ -175,7 +182,11 @@ def near_dedup(rows: DataFrame, config: NearDedupConfig) -> NearDedupResult:
             )
         )
     with job_description(spark, "near dedup: connected components"):
-        labels, rounds = connected_components(verified)
+        if verified_count.get["verified_edges"] <= config.one_task_edges:
+            # No rounds: the job reports component_rounds as null.
+            labels, rounds = checkpoint(components_in_one_task(verified)), None
+        else:
+            labels, rounds = connected_components(verified)
     clustered = verified.join(labels.withColumnRenamed("id", "src"), "src")
     # All edges of a component land in one partition, decided there in one Python call: a
     # grouped pandas UDF pays a fixed cost per component (19 s for 2,500 at 512 MB).

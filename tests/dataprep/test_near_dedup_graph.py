@@ -10,8 +10,12 @@ import pyarrow as pa
 import pytest
 from pyspark.sql import SparkSession
 
-from dataprep.near_dedup.candidates import star_edges, verified_edges
-from dataprep.near_dedup.components import connected_components
+from dataprep.near_dedup.candidates import bucket_star_edges, star_edges, verified_edges
+from dataprep.near_dedup.components import (
+    component_labels,
+    components_in_one_task,
+    connected_components,
+)
 from dataprep.near_dedup.keep import EDGES_SCHEMA, decide_clusters
 from dataprep.near_dedup.local import _components
 from dataprep.near_dedup.shingles import indexed_jaccards, jaccard, sorted_jaccard
@@ -33,6 +37,22 @@ def test_each_member_is_linked_to_every_hub(spark: SparkSession) -> None:
     assert edges == {(20, 10), (30, 10), (30, 20), (40, 10), (40, 20), (50, 10), (50, 20)}
     with pytest.raises(ValueError):
         star_edges(sketches, hubs=0)
+
+
+def test_bucket_star_edges_link_members_to_their_buckets_smallest_ids() -> None:
+    rng = np.random.default_rng(3)
+    buckets = rng.integers(-5, 40, 3_000)  # buckets of 0 to ~100 rows, unsorted
+    ids = rng.permutation(10_000)[:3_000].astype(np.int64) - 5_000
+    for hubs in (1, 3, 16):
+        src, dst = bucket_star_edges(buckets, ids, hubs)
+        expected = set()
+        for bucket in np.unique(buckets):
+            members = np.sort(ids[buckets == bucket])
+            expected |= {(m, h) for h in members[:hubs] for m in members if m > h}
+        assert set(zip(src.tolist(), dst.tolist(), strict=True)) == expected
+        assert len(src) == len(expected)  # one row per (bucket, member, hub): no repeats here
+    empty = bucket_star_edges(np.array([1, 2], np.int64), np.array([7, 8], np.int64), 4)
+    assert [len(side) for side in empty] == [0, 0]
 
 
 def test_files_without_bands_make_no_edges(spark: SparkSession) -> None:
@@ -137,6 +157,22 @@ def test_components_match_union_find(spark: SparkSession, name: str) -> None:
     expected = _components([(a, b) for a, b in edges if a != b])
     assert got == expected
     assert rounds == 0 if name == "star" else rounds >= 1  # a star needs no round
+
+
+@pytest.mark.parametrize("name", list(_graph_cases()))
+def test_one_task_union_find_matches_the_rounds_reference(name: str) -> None:
+    edges = [(a, b) for a, b in _graph_cases()[name] if a != b]
+    src, dst = (np.array(side, dtype=np.int64) for side in zip(*edges, strict=True))
+    nodes, component = component_labels(src, dst)
+    assert dict(zip(nodes.tolist(), component.tolist(), strict=True)) == _components(edges)
+
+
+def test_components_in_one_task(spark: SparkSession) -> None:
+    edges = _graph_cases()["all together"]
+    frame = spark.createDataFrame(edges, "src long, dst long").repartition(4)
+    got = {r.id: r.component for r in components_in_one_task(frame).collect()}
+    assert got == _components([(a, b) for a, b in edges if a != b])
+    assert components_in_one_task(frame.limit(0)).count() == 0
 
 
 def greedy_keep(edges: list[tuple[int, int]]) -> dict[int, int | None]:

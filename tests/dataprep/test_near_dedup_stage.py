@@ -88,13 +88,16 @@ def _physical_plan(frame: DataFrame) -> str:
     return frame._jdf.queryExecution().executedPlan().toString()
 
 
-def test_deterministic_across_partitionings_and_joins(spark, corpus, result) -> None:
+def test_deterministic_across_partitionings_joins_and_components(spark, corpus, result) -> None:
     # The decisions of a small corpus are broadcast to the rows; with broadcasts off the
-    # rows are shuffled to them instead, and every decision is the same.
+    # rows are shuffled to them instead. Its components are found in one task; forced to
+    # large-star/small-star rounds, they are the same. Every decision is the same.
     assert "BroadcastHashJoin" in _physical_plan(result.rows)
+    assert result.stats["component_rounds"] is None
     spark.conf.set("spark.sql.autoBroadcastJoinThreshold", "-1")
     try:
-        again = near_dedup(_rows(spark, corpus, 7), NearDedupConfig())
+        again = near_dedup(_rows(spark, corpus, 7), NearDedupConfig(one_task_edges=0))
+        assert again.stats["component_rounds"] >= 1
         plan = _physical_plan(again.rows)
         assert "BroadcastHashJoin" not in plan and "SortMergeJoin" in plan
     finally:
