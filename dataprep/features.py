@@ -15,6 +15,7 @@ import pyarrow as pa
 from tokenizers import Tokenizer
 
 from dataprep.cli import MissingInput
+from dataprep.whitespace import strip_whitespace
 
 # CodeParrot's defaults: how many leading lines the header checks read, the share of lines
 # that "config"/"test" may reach, and how many '=' a file needs to count as code.
@@ -135,18 +136,19 @@ def content_key(content: str) -> str:
     return hashlib.md5(without_whitespace(content).encode("utf-8")).hexdigest()
 
 
-def utf8_content_key(raw: bytes) -> str:
-    """content_key of the text whose UTF-8 encoding is `raw`, without decoding ASCII text."""
-    if raw.isascii():
-        # The common case hashes the bytes as they came: no str is built or encoded again.
-        return hashlib.md5(raw.translate(None, _ASCII_SPACE)).hexdigest()
-    return content_key(raw.decode("utf-8"))
-
-
 def content_key_array(contents: pa.Array) -> pa.Array:
-    """content_key of each string in an Arrow array; nulls stay null."""
-    raws = contents.cast(pa.large_binary()).to_pylist()
-    return pa.array([None if raw is None else utf8_content_key(raw) for raw in raws], pa.string())
+    """content_key of each string in an Arrow string array; nulls stay null."""
+    # One compiled pass strips the whole batch, non-ASCII files too, and md5 reads each file's
+    # stripped bytes where they lie: 1.5x the speed of bytes.translate per file (and str.split
+    # for non-ASCII ones) on the 4 GB dump's shards, bench/README.md.
+    data, offsets = strip_whitespace(contents)
+    view, bounds = memoryview(data), offsets.tolist()
+    valid = contents.is_valid().to_numpy(zero_copy_only=False).tolist()
+    keys = [
+        hashlib.md5(view[bounds[row] : bounds[row + 1]]).hexdigest() if present else None
+        for row, present in enumerate(valid)
+    ]
+    return pa.array(keys, pa.string())
 
 
 def token_ratio_array(contents: pa.Array, tokenizer: Tokenizer) -> pa.Array:

@@ -346,6 +346,12 @@ def test_content_key_is_codeparrots_hash(text: str) -> None:
     assert content_key(text) == reference_hash(text)
 
 
+@given(st.lists(st.one_of(st.none(), st.text(alphabet=st.characters(codec="utf-8")))))
+def test_content_key_array_is_codeparrots_hash_of_each_row(texts: list[str | None]) -> None:
+    keys = content_key_array(pa.array(texts, pa.string())).to_pylist()
+    assert keys == [None if text is None else reference_hash(text) for text in texts]
+
+
 def test_content_key_removes_every_python_whitespace() -> None:
     every_space = "".join(chr(c) for c in range(0x110000) if chr(c).isspace())
     text = f"a{every_space}b\u200bc"  # U+200B is not whitespace for Python
