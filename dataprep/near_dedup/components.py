@@ -20,11 +20,11 @@ from pyspark.sql import DataFrame, Window
 from pyspark.sql import functions as F
 from pyspark.sql.pandas.types import from_arrow_schema
 
+from dataprep.near_dedup.candidates import EDGE_SCHEMA, partition_table
 from dataprep.near_dedup.keep import numbered_ends
 from dataprep.session import checkpoint
 
 LABELS_SCHEMA = pa.schema([("id", pa.int64()), ("component", pa.int64())])
-_EDGES_SCHEMA = pa.schema([("src", pa.int64()), ("dst", pa.int64())])
 
 
 def _oriented(edges: DataFrame) -> DataFrame:
@@ -117,8 +117,7 @@ def components_in_one_task(edges: DataFrame) -> DataFrame:
 
 
 def _label_partition(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
-    cast = [pa.RecordBatch.from_arrays(batch.columns, schema=_EDGES_SCHEMA) for batch in batches]
-    edges = pa.Table.from_batches(cast, _EDGES_SCHEMA)
+    edges = partition_table(batches, EDGE_SCHEMA)
     if not edges.num_rows:
         return
     nodes, component = component_labels(

@@ -346,6 +346,8 @@ def test_content_key_is_codeparrots_hash(text: str) -> None:
     assert content_key(text) == reference_hash(text)
 
 
+# No deadline: the first call loads (on a fresh clone, compiles) the numba kernel.
+@settings(deadline=None)
 @given(st.lists(st.one_of(st.none(), st.text(alphabet=st.characters(codec="utf-8")))))
 def test_content_key_array_is_codeparrots_hash_of_each_row(texts: list[str | None]) -> None:
     keys = content_key_array(pa.array(texts, pa.string())).to_pylist()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pyarrow as pa
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from dataprep.whitespace import strip_whitespace
@@ -27,6 +27,8 @@ def test_every_code_point_is_removed_exactly_when_python_calls_it_whitespace() -
         assert _stripped(pa.array(rows, kind)) == [_python(row) for row in rows]
 
 
+# No deadline: the first call may load (on a fresh clone, compile) the numba kernel.
+@settings(deadline=None)
 @given(st.lists(st.text(alphabet=st.characters(codec="utf-8")), max_size=20), st.integers(0, 5))
 def test_any_texts_and_slices(texts: list[str], start: int) -> None:
     strings = pa.array(texts, pa.string())[start:]
