@@ -312,7 +312,7 @@ def _near_dedup_stage(
         output=output,
         rejected=rejected,
         reasons=NEAR_DEDUP_REASONS,
-        config={"near": dataclasses.asdict(config.near)},
+        config={"near": config.near.record()},
         overwrite=config.overwrite,
         upstream=upstream,
         details=details,

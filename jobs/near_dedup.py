@@ -11,7 +11,6 @@ is removed only when a kept file is a verified near-duplicate of it. Kept rows g
 
 from __future__ import annotations
 
-import dataclasses
 import json
 from dataclasses import dataclass, field
 
@@ -66,7 +65,7 @@ def main(spark: SparkSession, job: NearDedupJob) -> None:
         reasons=READ_REASONS + EXACT_DEDUP_REASONS + NEAR_DEDUP_REASONS,
         config={
             **read_record(spark, job.read),
-            "near": dataclasses.asdict(job.near),
+            "near": job.near.record(),
             "exact_dedup": job.exact_dedup,
             "clusters": Storage(spark).qualify(clusters),
         },

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pandas as pd
@@ -16,6 +17,7 @@ from dataprep.near_dedup.shingles import jaccard, tokens
 from dataprep.near_dedup.stage import NEAR_DUPLICATE, NearDedupConfig, near_dedup
 from dataprep.read import ReadConfig
 from dataprep.stage_output import ConfigMismatch, StageOutput
+from dataprep.storage import STAGE_INFO
 
 
 def _rows(spark: SparkSession, corpus: list[tuple[int, str]], partitions: int) -> DataFrame:
@@ -138,10 +140,16 @@ def test_the_jobs_clusters_folder_is_an_output_of_its_own(spark, tmp_path, corpu
     dump = tmp_path / "dump"
     write_jsonl_gz(dump / "a.json.gz", [raw_row("u/r", f"f{i}.py", t) for i, t in corpus[:40]])
 
-    def run(clusters: Path, output: str = "near", overwrite: bool = False) -> None:
+    def run(
+        clusters: Path,
+        output: str = "near",
+        overwrite: bool = False,
+        near: NearDedupConfig | None = None,
+    ) -> None:
         settings = job.NearDedupJob(
             read=ReadConfig(input=str(dump)),
             out=StageOutput(output=str(tmp_path / output), overwrite=overwrite),
+            near=near or NearDedupConfig(),
             clusters=str(clusters),
         )
         job.main(spark, settings)
@@ -152,6 +160,10 @@ def test_the_jobs_clusters_folder_is_an_output_of_its_own(spark, tmp_path, corpu
         run(tmp_path / "c2")
     run(tmp_path / "c2", overwrite=True)
     assert spark.read.parquet(str(tmp_path / "c2")).count() > 0
+    # How components are found is not part of the configuration: the stage is reused.
+    written = json.loads((tmp_path / "near" / STAGE_INFO).read_text())["run_id"]
+    run(tmp_path / "c2", near=NearDedupConfig(one_task_edges=0))
+    assert json.loads((tmp_path / "near" / STAGE_INFO).read_text())["run_id"] == written
     mine = tmp_path / "mine"
     mine.mkdir()
     (mine / "notes.txt").write_text("a user's notes")
