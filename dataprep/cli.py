@@ -41,11 +41,13 @@ def option(
     maximum: float | None = None,
     above: float | None = None,
     size: bool = False,
+    recorded: bool = True,
 ) -> Any:
     """A config field with its option's help text and, optionally, its allowed values.
 
     `minimum` and `maximum` are inclusive, `above` is not (a rate must be above 0). A `size`
-    option is a string such as "64MB"; its bounds are in bytes.
+    option is a string such as "64MB"; its bounds are in bytes. An option that is not
+    `recorded` changes how a stage works, not what it writes (see recorded_settings).
     """
     metadata = {
         "help": help,
@@ -54,8 +56,19 @@ def option(
         "maximum": maximum,
         "above": above,
         "size": size,
+        "recorded": recorded,
     }
     return dataclasses.field(default=default, metadata=metadata)
+
+
+def recorded_settings(config: Any) -> dict[str, Any]:
+    """`config` as a stage record keeps it: every field but the options not `recorded`, so
+    that a rerun with another value of those reuses the stage's output."""
+    settings = dataclasses.asdict(config)
+    for field in dataclasses.fields(config):
+        if not field.metadata.get("recorded", True):
+            del settings[field.name]
+    return settings
 
 
 def check_options(config: Any) -> None:

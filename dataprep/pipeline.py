@@ -27,7 +27,7 @@ from pathlib import Path
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
-from dataprep.cli import UsageError, check_options, option
+from dataprep.cli import UsageError, check_options, option, recorded_settings
 from dataprep.decontaminate import DECONTAMINATION_REASONS, decontaminate
 from dataprep.exact_dedup import EXACT_DEDUP_REASONS, exact_dedup
 from dataprep.features import TOKENIZER_JSON
@@ -220,7 +220,7 @@ def _prepare_stage(spark: SparkSession, config: PipelineConfig, workdir: str) ->
         config={
             **read_record(spark, config.read),
             "decontaminate": config.decontaminate,
-            "filters": dataclasses.asdict(config.filters),
+            "filters": recorded_settings(config.filters),
         },
         overwrite=config.overwrite,
         upstream=filters_upstream(storage.fingerprint(config.read.input), config.filters),
@@ -312,7 +312,7 @@ def _near_dedup_stage(
         output=output,
         rejected=rejected,
         reasons=NEAR_DEDUP_REASONS,
-        config={"near": config.near.record()},
+        config={"near": recorded_settings(config.near)},
         overwrite=config.overwrite,
         upstream=upstream,
         details=details,

@@ -8,12 +8,12 @@ rejected row goes to <output>_rejected/reason=<code>/ under the first filter it 
 
 from __future__ import annotations
 
-import dataclasses
 import json
 from dataclasses import dataclass, field
 
 from pyspark.sql import SparkSession
 
+from dataprep.cli import recorded_settings
 from dataprep.filters import (
     FILTER_REASONS,
     FilterConfig,
@@ -45,7 +45,7 @@ def main(spark: SparkSession, job: FilterJob) -> None:
         output=job.out.output,
         rejected=job.out.rejected_dir(),
         reasons=READ_REASONS + FILTER_REASONS,
-        config={**read_record(spark, job.read), "filters": dataclasses.asdict(job.filters)},
+        config={**read_record(spark, job.read), "filters": recorded_settings(job.filters)},
         overwrite=job.out.overwrite,
         upstream=filters_upstream(Storage(spark).fingerprint(job.read.input), job.filters),
         source=job.read.input,

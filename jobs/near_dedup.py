@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pyspark import StorageLevel
 from pyspark.sql import DataFrame, SparkSession
 
-from dataprep.cli import option
+from dataprep.cli import option, recorded_settings
 from dataprep.exact_dedup import EXACT_DEDUP_REASONS, exact_dedup
 from dataprep.funnel import warn_if_nothing_kept
 from dataprep.near_dedup.stage import NEAR_DEDUP_REASONS, NearDedupConfig, near_dedup
@@ -65,7 +65,7 @@ def main(spark: SparkSession, job: NearDedupJob) -> None:
         reasons=READ_REASONS + EXACT_DEDUP_REASONS + NEAR_DEDUP_REASONS,
         config={
             **read_record(spark, job.read),
-            "near": job.near.record(),
+            "near": recorded_settings(job.near),
             "exact_dedup": job.exact_dedup,
             "clusters": Storage(spark).qualify(clusters),
         },

@@ -94,8 +94,8 @@ def component_labels(src: np.ndarray, dst: np.ndarray) -> tuple[np.ndarray, np.n
     # smaller, then points every node at its root; roots only ever decrease.
     parent = np.arange(len(nodes))
     while True:
-        low = np.minimum(parent[first], parent[second])
-        high = np.maximum(parent[first], parent[second])
+        first_root, second_root = parent[first], parent[second]
+        low, high = np.minimum(first_root, second_root), np.maximum(first_root, second_root)
         apart = low != high
         if not apart.any():
             return nodes, nodes[parent]

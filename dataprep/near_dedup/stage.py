@@ -7,7 +7,6 @@ its `kept_id` names that row. Kept rows gain `near_copies` (1 + the rows removed
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -88,21 +87,12 @@ class NearDedupConfig:
         "(union-find in arrays, ~2 s for a million edges); above, by large-star/small-star "
         "rounds over DataFrames, about seven small Spark jobs each (0 = always rounds)",
         minimum=0,
+        recorded=False,  # how the same components are found, not which
     )
 
     def __post_init__(self) -> None:
         check_options(self)
         self.sketch_spec()  # raises on a banding these settings cannot have
-
-    def record(self) -> dict[str, Any]:
-        """The settings a stage record keeps: those its output depends on.
-
-        Not one_task_edges, which only chooses how the same components are found: a rerun
-        with another value reuses the stage instead of refusing it as another configuration.
-        """
-        settings = dataclasses.asdict(self)
-        del settings["one_task_edges"]
-        return settings
 
     def sketch_spec(self) -> SketchSpec:
         """The sketch parameters, with the banding resolved to (bands, rows)."""
