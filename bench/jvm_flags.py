@@ -48,8 +48,9 @@ def main() -> None:
             return pipeline_throughput.spark_pass(dump, out / "run", options)["input"]
         return near_dedup_throughput.spark_pass(dump, out / "run", options)["counts"]["in"]
 
-    # The baseline is --driver-java-options (by default none: the JVM's own defaults).
-    variants = {args.driver_java_options or "JVM defaults": args.driver_java_options}
+    # The baseline is --driver-java-options (by default none: the JVM's own defaults, with the
+    # collector the venv's spark-env.sh picks when no option does).
+    variants = {args.driver_java_options or "defaults": args.driver_java_options}
     variants[args.flags] = args.flags
     for job in args.jobs.split(","):
         sides = {label: partial(run, job, flags) for label, flags in variants.items()}

@@ -22,16 +22,21 @@ pytestmark = pytest.mark.skipif(
 )
 
 
-def _sourced(conf: Path) -> dict[str, str]:
-    """SPARK_CONF_DIR and the options after sourcing conf/spark-env.sh as Spark's launcher does."""
+def _sourced(conf: Path, *arguments: str, submit_opts: str = "") -> dict[str, str]:
+    """SPARK_CONF_DIR and the options after sourcing conf/spark-env.sh as Spark's launcher does:
+    with spark-submit's `arguments` as the script's own, and SPARK_SUBMIT_OPTS as given."""
     names = ("SPARK_CONF_DIR", "SPARK_SUBMIT_OPTS", "SPARK_DAEMON_JAVA_OPTS", "PYSPARK_PYTHON")
     script = (
         f'export SPARK_CONF_DIR="{conf}"; set -a; . "{conf}/spark-env.sh"; set +a; '
         + "; ".join(f'echo "${{{name}:-}}"' for name in names)
     )
-    env = {"PATH": "/usr/bin:/bin"}
+    env = {"PATH": "/usr/bin:/bin"} | ({"SPARK_SUBMIT_OPTS": submit_opts} if submit_opts else {})
     out = subprocess.run(
-        ["bash", "-c", script], env=env, capture_output=True, text=True, check=True
+        ["bash", "-c", script, "spark-class", *arguments],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
     )
     return dict(zip(names, out.stdout.splitlines(), strict=True))
 
@@ -58,6 +63,25 @@ def test_launchers_get_an_empty_conf_folder_and_the_logging_by_name(conf: Path) 
     assert env["PYSPARK_PYTHON"].endswith("/bin/python")
 
 
+PARALLEL_GC = "-XX:+UseParallelGC"
+
+
+def test_launchers_pick_the_throughput_collector_unless_told_another(conf: Path) -> None:
+    assert PARALLEL_GC in _sourced(conf)["SPARK_SUBMIT_OPTS"].split()
+    submit = ("org.apache.spark.deploy.SparkSubmit", "--master", "local[2]", "job.py")
+    assert PARALLEL_GC in _sourced(conf, *submit)["SPARK_SUBMIT_OPTS"].split()
+    # The JVM refuses two collectors: one chosen anywhere it can be is left alone.
+    chosen = [
+        (("--driver-java-options", "-Xss4m -XX:+UseG1GC"), ""),
+        (("--conf", "spark.driver.extraJavaOptions=-XX:+UseZGC"), ""),
+        ((), "-XX:+UseSerialGC"),
+    ]
+    for arguments, submit_opts in chosen:
+        env = _sourced(conf, *submit, *arguments, submit_opts=submit_opts)
+        assert PARALLEL_GC not in env["SPARK_SUBMIT_OPTS"].split(), (arguments, submit_opts)
+        assert submit_opts in env["SPARK_SUBMIT_OPTS"]
+
+
 def test_a_conf_folder_with_files_of_yours_is_left_as_it_is(conf: Path) -> None:
     (conf / "spark-defaults.conf").write_text("spark.executor.memory 8g\n")
     env = _sourced(conf)
@@ -72,8 +96,12 @@ def test_spark_jvms_map_the_archive(spark: SparkSession) -> None:
     archive = Path(env["SPARK_CONF_DIR"]).parent / "spark.jsa"
     if not archive.exists():
         pytest.skip("no class data sharing archive: make install could not dump one")
-    runtime = spark.sparkContext._jvm.java.lang.management.ManagementFactory.getRuntimeMXBean()
-    assert f"{ARCHIVE_FLAG}{archive}" in list(runtime.getInputArguments())
+    management = spark.sparkContext._jvm.java.lang.management.ManagementFactory
+    flags = list(management.getRuntimeMXBean().getInputArguments())
+    assert f"{ARCHIVE_FLAG}{archive}" in flags
+    assert PARALLEL_GC in flags
+    collectors = [bean.getName() for bean in management.getGarbageCollectorMXBeans()]
+    assert sorted(collectors) == ["PS MarkSweep", "PS Scavenge"]
     # With -Xshare:on a JVM that cannot map the archive (another class path, a non-empty
     # folder on it, a damaged file) refuses to start instead of starting without it.
     env = launch_env() | {"SPARK_SUBMIT_OPTS": "-Xshare:on"}
