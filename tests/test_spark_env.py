@@ -30,7 +30,7 @@ def _sourced(conf: Path, *arguments: str, submit_opts: str = "") -> dict[str, st
         f'export SPARK_CONF_DIR="{conf}"; set -a; . "{conf}/spark-env.sh"; set +a; '
         + "; ".join(f'echo "${{{name}:-}}"' for name in names)
     )
-    env = {"PATH": "/usr/bin:/bin"} | ({"SPARK_SUBMIT_OPTS": submit_opts} if submit_opts else {})
+    env = {"PATH": "/usr/bin:/bin", "SPARK_SUBMIT_OPTS": submit_opts}
     out = subprocess.run(
         ["bash", "-c", script, "spark-class", *arguments],
         env=env,
@@ -96,12 +96,8 @@ def test_spark_jvms_map_the_archive(spark: SparkSession) -> None:
     archive = Path(env["SPARK_CONF_DIR"]).parent / "spark.jsa"
     if not archive.exists():
         pytest.skip("no class data sharing archive: make install could not dump one")
-    management = spark.sparkContext._jvm.java.lang.management.ManagementFactory
-    flags = list(management.getRuntimeMXBean().getInputArguments())
-    assert f"{ARCHIVE_FLAG}{archive}" in flags
-    assert PARALLEL_GC in flags
-    collectors = [bean.getName() for bean in management.getGarbageCollectorMXBeans()]
-    assert sorted(collectors) == ["PS MarkSweep", "PS Scavenge"]
+    runtime = spark.sparkContext._jvm.java.lang.management.ManagementFactory.getRuntimeMXBean()
+    assert f"{ARCHIVE_FLAG}{archive}" in list(runtime.getInputArguments())
     # With -Xshare:on a JVM that cannot map the archive (another class path, a non-empty
     # folder on it, a damaged file) refuses to start instead of starting without it.
     env = launch_env() | {"SPARK_SUBMIT_OPTS": "-Xshare:on"}
@@ -113,6 +109,16 @@ def test_spark_jvms_map_the_archive(spark: SparkSession) -> None:
         check=False,
     )
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+
+
+def test_spark_jvms_run_the_throughput_collector(spark: SparkSession) -> None:
+    """The test session's JVM, launched through spark-env.sh with no collector of its own."""
+    if Path(_sourced(SPARK_ENV.parent)["SPARK_CONF_DIR"]) == SPARK_ENV.parent:
+        pytest.skip("PySpark's conf folder holds files of yours: spark-env.sh leaves the JVM be")
+    management = spark.sparkContext._jvm.java.lang.management.ManagementFactory
+    assert PARALLEL_GC in list(management.getRuntimeMXBean().getInputArguments())
+    collectors = [bean.getName() for bean in management.getGarbageCollectorMXBeans()]
+    assert sorted(collectors) == ["PS MarkSweep", "PS Scavenge"]
 
 
 def test_job_description_labels_the_jobs_inside_and_restores_the_label(
